@@ -1,0 +1,168 @@
+"""``bench report``: markdown tables from results JSON files.
+
+Each table covers one setting (dataset, protocol, epochs, batch, list size,
+device); rows are losses, column groups are backends. Failed runs are shown
+as failed, never as numbers.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+from tabulate import tabulate
+
+from bench import results
+
+BACKEND_ORDER = ("jax", "tensorflow", "torch")
+RANDOM_ROW = "random scores (reference)"
+
+
+def load_all(paths: Iterable[Path], warn=lambda m: print(m, file=sys.stderr)) -> tuple[list[tuple[Path, dict]], int]:
+    """Valid documents with their paths, and how many files were rejected (each named in a warning)."""
+    documents, rejected = [], 0
+    for path in paths:
+        try:
+            documents.append((Path(path), results.load(path)))
+        except results.ResultsError as error:
+            warn(f"skipped: {error}")
+            rejected += 1
+    return documents, rejected
+
+
+def setting_of(document: dict) -> tuple:
+    config = document["config"]
+    gpu = document["machine"].get("gpu")
+    device = gpu["model"] if gpu else "CPU"
+    dataset = config.get("dataset", {}).get("name", "?")
+    return (dataset, config.get("protocol"), config.get("epochs"), config.get("batch_size"),
+            config.get("list_size"), device)
+
+
+def describe_setting(setting: tuple) -> str:
+    dataset, protocol, epochs, batch, list_size, device = setting
+    return (f"{dataset}, protocol `{protocol}`, {epochs} epochs, batch {batch}, "
+            f"lists of {list_size}, {device}")
+
+
+def mean_spread(values: list[float]) -> str:
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return f"{values[0]:.4f} (n=1)"
+    return f"{np.mean(values):.4f} ± {np.std(values, ddof=1):.4f} (n={len(values)})"
+
+
+def backend_cells(runs: list[dict]) -> list[str]:
+    """NDCG@5, ms/step, lists/s, compile s for one (loss, backend)."""
+    ok = [r for r in runs if r["status"] == "ok"]
+    failed = len(runs) - len(ok)
+    if not ok:
+        return [f"failed ({failed}/{len(runs)})", "–", "–", "–"] if runs else ["", "", "", ""]
+    ndcg = mean_spread([r["test"]["ndcg@5"] for r in ok])
+    if failed:
+        ndcg += f"; {failed} failed"
+    samples = [s for r in ok for s in r.get("step_samples_ms") or []]
+    if samples:
+        median_ms = float(np.median(samples))
+    else:
+        medians = [r["step_ms"]["median"] for r in ok if r["step_ms"] and r["step_ms"]["median"]]
+        median_ms = float(np.median(medians)) if medians else None
+    batch = ok[0].get("batch_size")
+    step = f"{median_ms:.2f}" if median_ms else "–"
+    rates = [r["lists_per_s"] for r in ok if r.get("lists_per_s")]
+    lists = f"{np.median(rates):,.0f}" if rates else "–"
+    compile_s = f"{np.median([r['compile_s'] for r in ok]):.2f}"
+    return [ndcg, step, lists, compile_s]
+
+
+def quality_table(by_backend: dict[str, list[dict]]) -> str:
+    backends = [b for b in BACKEND_ORDER if b in by_backend] + sorted(set(by_backend) - set(BACKEND_ORDER))
+    losses: list[str] = []
+    for backend in backends:
+        for run in by_backend[backend]:
+            if run["loss"] not in losses:
+                losses.append(run["loss"])
+    headers = ["loss"]
+    for backend in backends:
+        headers += [f"{backend}<br>NDCG@5", f"{backend}<br>ms/step", f"{backend}<br>lists/s",
+                    f"{backend}<br>compile s"]
+    rows = []
+    for loss in losses:
+        row = [f"`{loss}`"]
+        for backend in backends:
+            row += backend_cells([r for r in by_backend[backend] if r["loss"] == loss])
+        rows.append(row)
+    random_row = [RANDOM_ROW]
+    for backend in backends:
+        per_seed = {r["seed"]: r["test_random"]["ndcg@5"] for r in by_backend[backend]
+                    if r["status"] == "ok" and r.get("test_random")}
+        random_row += [mean_spread(list(per_seed.values())), "", "", ""]
+    rows.append(random_row)
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+def environment_table(documents: list[tuple[Path, dict]]) -> str:
+    rows = []
+    for path, document in documents:
+        m, v = document["machine"], document["versions"]
+        backend = document["backend"]
+        backend_version = v.get(backend) or v.get("jaxlib")
+        gpu = m.get("gpu")
+        rows.append([
+            f"`{path.name}`", backend, f"{backend} {backend_version}", f"keras {v.get('keras')}",
+            f"keras-rs {v.get('keras_rs')}", f"numpy {v.get('numpy')}", f"Python {v.get('python')}",
+            f"{m.get('cpu')} ({m.get('cores')} cores, {m.get('memory_gb')} GiB)",
+            gpu["model"] if gpu else "none", document["created"],
+            (document["config"].get("git_commit") or "?")[:12],
+        ])
+    headers = ["file", "backend", "backend version", "keras", "keras-rs", "numpy", "python",
+               "CPU", "GPU", "created (UTC)", "commit"]
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+def render(documents: list[tuple[Path, dict]]) -> str:
+    groups: dict[tuple, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for _, document in documents:
+        batch = document["config"].get("batch_size")
+        for run in document["runs"]:
+            groups[setting_of(document)][document["backend"]].append({**run, "batch_size": batch})
+    lines = [
+        "# listrank benchmark results",
+        "",
+        "Generated by `python -m bench report` (`tox -e report`) from the JSON files in "
+        "[`runs/`](runs/); do not edit by hand.",
+        "",
+        "- **NDCG@5**: test NDCG@5 (gain 2^label − 1, log2 discount), mean ± standard deviation "
+        "over seeds (each seed re-splits, re-samples and re-initialises). The last row scores the "
+        "same test lists with uniformly random scores.",
+        "- **ms/step**: median steady-state time of one training step (forward, loss, backward, "
+        "Adagrad update on one batch), over windows of steps synchronised at their ends; the first "
+        "(compiling) step and windows holding the last, smaller batch of an epoch are excluded.",
+        "- **lists/s**: batch size / median step time. **compile s**: wall time of the first step "
+        "(tracing and compilation included), median over seeds.",
+        "",
+    ]
+    for setting in sorted(groups, key=str):
+        lines += [f"## {describe_setting(setting)}", "", quality_table(groups[setting]), ""]
+    lines += ["## Where these numbers come from", "", environment_table(documents), ""]
+    commands = sorted({d["config"].get("command", "") for _, d in documents})
+    lines += ["Commands:", ""] + [f"- `{c}`" for c in commands] + [""]
+    return "\n".join(lines)
+
+
+def write_report(paths: Iterable[Path], out: Path) -> int:
+    documents, rejected = load_all(paths)
+    if not documents:
+        print("error: no valid results files to report; run `python -m bench run` first", file=sys.stderr)
+        return 2
+    text = render(documents)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+    print(f"wrote {out} from {len(documents)} results file(s)")
+    return 1 if rejected else 0

@@ -1,0 +1,92 @@
+"""The results file format (``listrank-bench/1``): plain, versioned JSON.
+
+One file per benchmark process::
+
+    {"schema": "listrank-bench/1", "backend": ..., "created": ...,
+     "versions": {...}, "machine": {...}, "config": {...},
+     "runs": [{"loss", "seed", "status": "ok"|"failed", "error", "compile_s",
+               "step_ms": {"median", "p10", "p90", "n", ...},
+               "lists_per_s", "items_per_s", "peak_rss_mb",
+               "test": {"ndcg@5": ...}, ...}]}
+
+Files are written atomically (a temporary file in the same folder, then a
+rename), so a reader never sees a half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+SCHEMA = "listrank-bench/1"
+TOP_LEVEL_KEYS = ("schema", "backend", "created", "versions", "machine", "config", "runs")
+RUN_KEYS = ("loss", "seed", "status", "error", "compile_s", "step_ms", "lists_per_s",
+            "items_per_s", "peak_rss_mb", "test")
+
+
+class ResultsError(ValueError):
+    """A results file that cannot be used; the message names the file."""
+
+
+def write_atomic(path: Path, document: dict[str, Any]) -> None:
+    """Write ``document`` as JSON to ``path`` so that readers see the old or the new file, never a mix."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(document, f, indent=2, sort_keys=False, allow_nan=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load(path: Path) -> dict[str, Any]:
+    """Read and validate one results file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ResultsError(f"{path}: no such results file")
+    text = path.read_text(encoding="utf-8")
+    if not text.strip():
+        raise ResultsError(f"{path}: the file is empty; re-run `python -m bench run` to produce it")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ResultsError(
+            f"{path}: not valid JSON ({error.msg} at line {error.lineno}); the file is truncated "
+            "or not a results file"
+        ) from None
+    validate(document, path)
+    return document
+
+
+def validate(document: Any, path: Path | str = "<results>") -> None:
+    if not isinstance(document, dict):
+        raise ResultsError(f"{path}: expected a JSON object with a 'schema' key")
+    schema = document.get("schema")
+    if schema != SCHEMA:
+        raise ResultsError(
+            f"{path}: schema {schema!r} is not {SCHEMA!r}; it was written by another version "
+            "of listrank: re-run the benchmark to regenerate it"
+        )
+    missing = [key for key in TOP_LEVEL_KEYS if key not in document]
+    if missing:
+        raise ResultsError(f"{path}: missing keys {', '.join(missing)}")
+    if not isinstance(document["runs"], list):
+        raise ResultsError(f"{path}: 'runs' must be a list")
+    for index, run in enumerate(document["runs"]):
+        if not isinstance(run, dict):
+            raise ResultsError(f"{path}: runs[{index}] must be an object")
+        missing = [key for key in RUN_KEYS if key not in run]
+        if missing:
+            raise ResultsError(f"{path}: runs[{index}] misses {', '.join(missing)}")
+        if run["status"] not in ("ok", "failed"):
+            raise ResultsError(f"{path}: runs[{index}] has status {run['status']!r}, not ok/failed")

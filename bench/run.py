@@ -1,0 +1,193 @@
+"""``bench run``: train and evaluate every (loss, seed) on one backend.
+
+Imported only after :func:`bench.backend.select` has set the backend.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from bench import machine, results
+from bench.timing import StepTimer
+from listrank import data as ml
+from listrank import losses
+from listrank.metrics import evaluate
+from listrank.model import RankingModel
+
+EVAL_KS = (1, 3, 5)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    backend: str
+    losses: tuple[str, ...]
+    seeds: tuple[int, ...]
+    epochs: int = 5
+    protocol: str = "intended"
+    data_dir: str | None = None
+    allow_unverified_data: bool = False
+    out: Path = Path("results/runs/unknown.json")
+    batch_size: int = 1024
+    list_size: int = 5
+    learning_rate: float = 0.1
+    embedding_dim: int = 32
+    timing_window: int = 5
+    relevance_threshold: float = 0.75
+
+
+class NonFiniteLossGuard(keras.callbacks.Callback):
+    """Stops training when an epoch's loss is NaN or infinite.
+
+    Checked at epoch end only, where Keras has already synchronised; a check
+    after every step would force a host sync per step.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reason: str | None = None
+        self.epoch_losses: list[float] = []
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        value = float((logs or {}).get("loss", float("nan")))
+        self.epoch_losses.append(value)
+        if not math.isfinite(value):
+            self.reason = f"training loss became {value} in epoch {epoch + 1}"
+            self.model.stop_training = True
+
+
+def new_document(config: RunConfig, data: ml.MovieLens, splits: ml.Splits) -> dict[str, Any]:
+    return {
+        "schema": results.SCHEMA,
+        "backend": config.backend,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "versions": machine.versions(config.backend),
+        "machine": machine.machine(config.backend),
+        "config": {
+            "losses": list(config.losses),
+            "seeds": list(config.seeds),
+            "epochs": config.epochs,
+            "protocol": config.protocol,
+            "batch_size": config.batch_size,
+            "list_size": config.list_size,
+            "optimizer": {"name": "adagrad", "learning_rate": config.learning_rate},
+            "embedding_dim": config.embedding_dim,
+            "jit_compile": "auto",
+            "timing_window_steps": config.timing_window,
+            "relevance_threshold": config.relevance_threshold,
+            "dataset": {
+                "name": "ml-100k" if data.verified else "movielens-format (unverified)",
+                "verified": data.verified,
+                "ratings": len(data),
+                "train_lists": len(splits.train),
+                "val_lists": len(splits.val),
+                "test_lists": len(splits.test),
+            },
+            "command": machine.command_line(),
+            "git_commit": machine.git_commit(),
+        },
+        "runs": [],
+    }
+
+
+def run_benchmark(config: RunConfig, log=print) -> int:
+    """Run every (seed, loss); save after each run. Returns the exit code."""
+    data = ml.load_movielens(config.data_dir, allow_unverified=config.allow_unverified_data)
+    splits_by_seed = {
+        seed: ml.build_lists(data, protocol=config.protocol, seed=seed, list_size=config.list_size)
+        for seed in config.seeds
+    }
+    document = new_document(config, data, splits_by_seed[config.seeds[0]])
+    results.write_atomic(config.out, document)
+    total = len(config.seeds) * len(config.losses)
+    started = time.perf_counter()
+    for seed in config.seeds:
+        for loss_name in config.losses:
+            done = len(document["runs"])
+            log(f"[{config.backend} {done + 1}/{total}] loss={loss_name} seed={seed} "
+                f"elapsed={time.perf_counter() - started:.0f}s")
+            record = run_one(config, data, splits_by_seed[seed], loss_name, seed)
+            document["runs"].append(record)
+            results.write_atomic(config.out, document)
+            log("    " + describe(record))
+    failed = [r for r in document["runs"] if r["status"] != "ok"]
+    log(f"wrote {config.out}: {total - len(failed)} ok, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+def describe(record: dict[str, Any]) -> str:
+    if record["status"] != "ok":
+        return f"FAILED: {record['error']}"
+    return (f"ndcg@5={record['test']['ndcg@5']:.4f} step={record['step_ms']['median']:.2f}ms "
+            f"compile={record['compile_s']:.2f}s")
+
+
+def run_one(config: RunConfig, data: ml.MovieLens, splits: ml.Splits, loss_name: str, seed: int) -> dict[str, Any]:
+    record: dict[str, Any] = {name: None for name in results.RUN_KEYS}
+    record.update(loss=loss_name, seed=seed, status="failed")
+    try:
+        keras.utils.set_random_seed(seed)
+        model = RankingModel(data.num_users, data.num_movies, embedding_dim=config.embedding_dim)
+        model.compile(
+            optimizer=keras.optimizers.Adagrad(learning_rate=config.learning_rate),
+            loss=losses.get(loss_name),
+        )
+        train = splits.train
+        steps_per_epoch = math.ceil(len(train) / config.batch_size)
+        timer = StepTimer(steps_per_epoch, len(train) % config.batch_size != 0, config.timing_window)
+        guard = NonFiniteLossGuard()
+        machine.reset_peak_rss()
+        fit_start = time.perf_counter()
+        model.fit(train.inputs(), train.label, batch_size=config.batch_size, epochs=config.epochs,
+                  shuffle=True, verbose=0, callbacks=[timer, guard])
+        record["train_s"] = round(time.perf_counter() - fit_start, 3)
+        record["epoch_loss"] = guard.epoch_losses
+        record["compile_s"] = timer.compile_s
+        record["step_ms"] = timer.summary()
+        record["step_samples_ms"] = [round(s, 4) for s in timer.samples_ms]
+        if guard.reason:
+            record["error"] = guard.reason
+            return record
+        median = record["step_ms"]["median"]
+        if median:
+            record["lists_per_s"] = config.batch_size * 1000.0 / median
+            record["items_per_s"] = record["lists_per_s"] * config.list_size
+        record["val"] = score_lists(model, splits.val, config)
+        record["test"] = score_lists(model, splits.test, config)
+        record["test_random"] = random_baseline(splits.test, config, seed)
+        record["peak_rss_mb"] = machine.peak_rss_mb()
+        record["status"] = "ok"
+    except Exception as error:  # one failed run must not stop the others
+        record["error"] = f"{type(error).__name__}: {error}".splitlines()[0][:500]
+    return record
+
+
+def score_lists(model: keras.Model, lists: ml.Lists, config: RunConfig) -> dict[str, float]:
+    scores = model.predict(lists.inputs(), batch_size=config.batch_size, verbose=0)
+    scores = np.asarray(keras.ops.convert_to_numpy(scores), dtype=np.float64)
+    if not np.all(np.isfinite(scores)):
+        raise FloatingPointError("the model predicts non-finite scores on the evaluation lists")
+    return evaluate(lists.label, scores, ks=EVAL_KS, relevance_threshold=config.relevance_threshold)
+
+
+def random_baseline(lists: ml.Lists, config: RunConfig, seed: int, draws: int = 20) -> dict[str, float]:
+    """The metrics of uniformly random scores on the same lists (mean of ``draws`` draws)."""
+    rng = np.random.default_rng(seed)
+    per_draw = [
+        evaluate(lists.label, rng.random(lists.label.shape), ks=EVAL_KS,
+                 relevance_threshold=config.relevance_threshold)
+        for _ in range(draws)
+    ]
+    return {key: float(np.mean([d[key] for d in per_draw])) for key in per_draw[0]}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use: python -m bench run ...")

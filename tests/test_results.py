@@ -1,0 +1,60 @@
+"""The results file: atomic writes and clear errors for bad files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench import results
+
+
+def _document(runs=()):
+    return {"schema": results.SCHEMA, "backend": "jax", "created": "2026-01-01T00:00:00+00:00",
+            "versions": {}, "machine": {}, "config": {}, "runs": list(runs)}
+
+
+def _run(**overrides):
+    run = {key: None for key in results.RUN_KEYS}
+    run.update(loss="mse", seed=42, status="ok")
+    run.update(overrides)
+    return run
+
+
+def test_round_trip(tmp_path):
+    path = tmp_path / "sub" / "r.json"
+    results.write_atomic(path, _document([_run()]))
+    assert results.load(path)["runs"][0]["loss"] == "mse"
+    assert [p.name for p in path.parent.iterdir()] == ["r.json"]  # no temporary left behind
+
+
+def test_failed_write_keeps_the_old_file(tmp_path):
+    path = tmp_path / "r.json"
+    results.write_atomic(path, _document([_run()]))
+    with pytest.raises(ValueError):
+        results.write_atomic(path, _document([_run(compile_s=float("nan"))]))  # NaN is not JSON
+    assert results.load(path)["runs"][0]["compile_s"] is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "empty"),
+    ('{"schema": "listrank-bench/1", "backend": "ja', "not valid JSON"),
+    ("hello", "not valid JSON"),
+    ("[1, 2]", "JSON object"),
+    ('{"schema": "listrank-bench/0"}', "schema 'listrank-bench/0'"),
+    (json.dumps({"schema": results.SCHEMA}), "missing keys"),
+    (json.dumps(_document([{"loss": "mse"}])), r"runs\[0\] misses"),
+    (json.dumps(_document([_run(status="maybe")])), "not ok/failed"),
+])
+def test_bad_files_are_named_with_the_problem(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(results.ResultsError, match=message) as error:
+        results.load(path)
+    assert "bad.json" in str(error.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(results.ResultsError, match="no such results file"):
+        results.load(tmp_path / "nope.json")
