@@ -1,8 +1,13 @@
-"""Command line: ``python -m bench {run,report}``."""
+"""Command line: ``python -m bench {run,report}``.
+
+Every error a user can cause ends in one line on stderr, ``error: <problem>;
+<fix>``, and a non-zero exit; ``--debug`` shows the traceback instead.
+"""
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 from pathlib import Path
@@ -10,6 +15,17 @@ from pathlib import Path
 from bench.backend import BACKENDS, BackendError, select
 
 DEFAULT_RUNS_DIR = Path("results/runs")
+
+
+class UsageError(Exception):
+    """Bad command-line input; the message names the problem and the fix."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage problem in one line, pointing at --help."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
 def _positive_int(text: str) -> int:
@@ -27,22 +43,37 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
 
 
+def _backend(text: str) -> str:
+    if text in BACKENDS:
+        return text
+    close = difflib.get_close_matches(text, BACKENDS, n=1, cutoff=0.4)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise argparse.ArgumentTypeError(f"unknown backend {text!r}; {hint}choose from {', '.join(BACKENDS)}")
+
+
+def _add_debug(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show full tracebacks on errors")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser = _Parser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = commands.add_parser(
         "run", help="train and evaluate losses on one backend",
         description="Train the ranking model with each loss and seed on one backend, evaluate "
-                    "it on the test lists, and write timings and metrics to a JSON file.")
-    run.add_argument("--backend", choices=BACKENDS, default=os.environ.get("KERAS_BACKEND"),
-                     help="Keras backend (default: $KERAS_BACKEND)")
+                    "it on the test lists, and write timings and metrics to a JSON file. Each "
+                    "finished run is saved at once, so an interrupted run loses nothing.")
+    _add_debug(run)
+    run.add_argument("--backend", type=_backend, default=None,
+                     help=f"Keras backend: {', '.join(BACKENDS)} (default: $KERAS_BACKEND)")
     run.add_argument("--loss", nargs="+", default=["all"], metavar="NAME",
                      help="loss names, or 'all' (default: all)")
     run.add_argument("--seeds", type=_positive_int, default=3,
@@ -55,17 +86,25 @@ def build_parser() -> argparse.ArgumentParser:
                      help="folder with the ml-100k files (default: $LISTRANK_DATA_DIR, else "
                           "download the official archive into ~/.cache/listrank)")
     run.add_argument("--allow-unverified-data", action="store_true",
-                     help="accept MovieLens-format files that differ from the official release")
+                     help="accept MovieLens-format files that differ from the official release "
+                          "(recorded in the results)")
     run.add_argument("--batch-size", type=_positive_int, default=1024, help="lists per batch (default: 1024)")
     run.add_argument("--list-size", type=_positive_int, default=5, help="movies per list (default: 5)")
-    run.add_argument("--learning-rate", type=_positive_float, default=0.1, help="Adagrad learning rate (default: 0.1)")
+    run.add_argument("--learning-rate", type=_positive_float, default=0.1,
+                     help="Adagrad learning rate (default: 0.1)")
     run.add_argument("--out", type=Path, default=None,
-                     help="results JSON (default: results/runs/<backend>.json)")
+                     help="results JSON (default: results/runs/<backend>.json); an existing file "
+                          "is replaced unless --resume")
+    run.add_argument("--resume", action="store_true",
+                     help="keep the finished runs already in --out and run only the missing "
+                          "(loss, seed) pairs; the configuration must match")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
     report = commands.add_parser(
         "report", help="render results/README.md from results JSON files",
-        description="Read every results JSON and write markdown tables.")
+        description="Read every results JSON and write markdown tables. Unreadable files are "
+                    "named and skipped; the others are still reported.")
+    _add_debug(report)
     report.add_argument("files", nargs="*", type=Path,
                         help="results files (default: results/runs/*.json)")
     report.add_argument("--out", type=Path, default=Path("results/README.md"),
@@ -74,58 +113,75 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     try:
+        args = build_parser().parse_args(argv)
         if args.command == "run":
-            return command_run(args, parser)
+            return command_run(args)
         return command_report(args)
     except KeyboardInterrupt:
-        print("interrupted; every run finished so far is saved", file=sys.stderr)
+        print("interrupted; every run finished before the interruption is saved "
+              "(continue with --resume)", file=sys.stderr)
         return 130
-    except Exception as error:  # clear one-line errors unless --debug
-        if args.debug:
+    except SystemExit:
+        raise
+    except Exception as error:
+        if debug:
             raise
-        print(f"error: {error}", file=sys.stderr)
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"error: {message}", file=sys.stderr)
         return 2
 
 
-def command_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    if args.backend is None:
-        parser.error("--backend is required (or set KERAS_BACKEND): one of " + ", ".join(BACKENDS))
-    try:
-        select(args.backend)
-    except BackendError as error:
-        parser.error(str(error))
-    # Imported only now: keras reads KERAS_BACKEND at import time.
+def resolve_losses(requested: list[str]) -> tuple[str, ...]:
     from listrank import losses
+
+    if "all" in requested:
+        if requested != ["all"]:
+            raise UsageError("'all' cannot be combined with other loss names in --loss")
+        return tuple(losses.names())
+    if len(set(requested)) != len(requested):
+        raise UsageError("a loss is named twice in --loss; name each once")
+    for name in requested:
+        if name not in losses.names():
+            losses.get(name)  # raises UnknownLossError with the valid names and a suggestion
+    return tuple(requested)
+
+
+def command_run(args: argparse.Namespace) -> int:
+    backend = args.backend or os.environ.get("KERAS_BACKEND")
+    if backend is None:
+        raise UsageError(f"no backend given; pass --backend ({', '.join(BACKENDS)}) or set KERAS_BACKEND")
+    backend = _backend_or_usage(backend)
+    try:
+        select(backend)
+    except BackendError as error:
+        raise UsageError(str(error)) from None
+    # Imported only now: keras reads KERAS_BACKEND at import time.
     from bench.run import RunConfig, run_benchmark
 
-    names = losses.names() if args.loss == ["all"] else args.loss
-    for name in names:
-        if name == "all":
-            parser.error("'all' cannot be combined with other loss names")
-        try:
-            losses.get(name)
-        except losses.UnknownLossError as error:
-            parser.error(str(error))
-    if len(set(names)) != len(names):
-        parser.error("a loss is named twice in --loss")
     config = RunConfig(
-        backend=args.backend,
-        losses=tuple(names),
+        backend=backend,
+        losses=resolve_losses(args.loss),
         seeds=tuple(42 + i for i in range(args.seeds)),
         epochs=args.epochs,
         protocol=args.protocol,
         data_dir=args.data_dir,
         allow_unverified_data=args.allow_unverified_data,
-        out=args.out or DEFAULT_RUNS_DIR / f"{args.backend}.json",
+        out=args.out or DEFAULT_RUNS_DIR / f"{backend}.json",
         batch_size=args.batch_size,
         list_size=args.list_size,
         learning_rate=args.learning_rate,
     )
     log = (lambda *_: None) if args.quiet else (lambda message: print(message, flush=True))
-    return run_benchmark(config, log=log)
+    return run_benchmark(config, log=log, resume=args.resume)
+
+
+def _backend_or_usage(name: str) -> str:
+    try:
+        return _backend(name)
+    except argparse.ArgumentTypeError as error:
+        raise UsageError(f"{error} (from KERAS_BACKEND)") from None
 
 
 def command_report(args: argparse.Namespace) -> int:

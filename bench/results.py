@@ -15,6 +15,8 @@ rename), so a reader never sees a half-written file.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import tempfile
@@ -90,3 +92,29 @@ def validate(document: Any, path: Path | str = "<results>") -> None:
             raise ResultsError(f"{path}: runs[{index}] misses {', '.join(missing)}")
         if run["status"] not in ("ok", "failed"):
             raise ResultsError(f"{path}: runs[{index}] has status {run['status']!r}, not ok/failed")
+
+
+@contextlib.contextmanager
+def exclusive(path: Path):
+    """Hold an exclusive lock on ``path`` for the duration; refuse if another process holds it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = path.with_name(f".{path.name}.lock")
+    with open(lock_path, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "another process"
+            raise ResultsError(
+                f"{path} is being written by another bench run ({holder}); wait for it to "
+                "finish or pass a different --out") from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()}")
+        lock.flush()
+        try:
+            yield
+        finally:
+            lock.seek(0)
+            lock.truncate()

@@ -5,9 +5,11 @@ Imported only after :func:`bench.backend.select` has set the backend.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import math
+import signal
 import sys
 import time
 from pathlib import Path
@@ -58,7 +60,8 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
         value = float((logs or {}).get("loss", float("nan")))
-        self.epoch_losses.append(value)
+        # JSON has no NaN or infinity: those are kept as the strings "nan", "inf".
+        self.epoch_losses.append(value if math.isfinite(value) else str(value))
         if not math.isfinite(value):
             self.reason = f"training loss became {value} in epoch {epoch + 1}"
             self.model.stop_training = True
@@ -98,36 +101,90 @@ def new_document(config: RunConfig, data: ml.MovieLens, splits: ml.Splits) -> di
     }
 
 
-def run_benchmark(config: RunConfig, log=print) -> int:
-    """Run every (seed, loss); save after each run. Returns the exit code."""
+def run_benchmark(config: RunConfig, log=print, resume: bool = False) -> int:
+    """Run every (seed, loss); save after each run. Returns the exit code.
+
+    The results file is locked for the whole run (a second run writing the
+    same file is refused) and rewritten atomically after every finished run.
+    """
     data = ml.load_movielens(config.data_dir, allow_unverified=config.allow_unverified_data)
     splits_by_seed = {
         seed: ml.build_lists(data, protocol=config.protocol, seed=seed, list_size=config.list_size)
         for seed in config.seeds
     }
-    document = new_document(config, data, splits_by_seed[config.seeds[0]])
-    results.write_atomic(config.out, document)
-    total = len(config.seeds) * len(config.losses)
-    started = time.perf_counter()
-    for seed in config.seeds:
-        for loss_name in config.losses:
-            done = len(document["runs"])
-            log(f"[{config.backend} {done + 1}/{total}] loss={loss_name} seed={seed} "
+    with results.exclusive(config.out), _sigterm_as_interrupt():
+        document = new_document(config, data, splits_by_seed[config.seeds[0]])
+        if resume:
+            document = resumed_document(config.out, document, log)
+        results.write_atomic(config.out, document)
+        done = {(r["loss"], r["seed"]) for r in document["runs"]}
+        todo = [(seed, loss) for seed in config.seeds for loss in config.losses if (loss, seed) not in done]
+        started = time.perf_counter()
+        for index, (seed, loss_name) in enumerate(todo):
+            log(f"[{config.backend} {index + 1}/{len(todo)}] loss={loss_name} seed={seed} "
                 f"elapsed={time.perf_counter() - started:.0f}s")
             record = run_one(config, data, splits_by_seed[seed], loss_name, seed)
             document["runs"].append(record)
             results.write_atomic(config.out, document)
             log("    " + describe(record))
     failed = [r for r in document["runs"] if r["status"] != "ok"]
-    log(f"wrote {config.out}: {total - len(failed)} ok, {len(failed)} failed")
+    log(f"wrote {config.out}: {len(document['runs']) - len(failed)} ok, {len(failed)} failed")
     return 1 if failed else 0
+
+
+# Settings that must match for runs to share a results file (--resume).
+_RESUME_KEYS = ("epochs", "protocol", "batch_size", "list_size", "optimizer", "embedding_dim",
+                "relevance_threshold", "dataset")
+
+
+def resumed_document(path: Path, fresh: dict[str, Any], log) -> dict[str, Any]:
+    """The document to continue: ``path``'s finished runs under ``fresh``'s metadata."""
+    if not Path(path).exists():
+        log(f"nothing to resume in {path}; starting it")
+        return fresh
+    previous = results.load(path)
+    if previous["backend"] != fresh["backend"]:
+        raise results.ResultsError(
+            f"cannot resume {path}: it holds {previous['backend']} runs, this is "
+            f"{fresh['backend']}; use another --out")
+    for key in _RESUME_KEYS:
+        if previous["config"].get(key) != fresh["config"].get(key):
+            raise results.ResultsError(
+                f"cannot resume {path}: its {key} is {previous['config'].get(key)!r}, this run's is "
+                f"{fresh['config'].get(key)!r}; drop --resume to start over, or use another --out")
+    kept = [r for r in previous["runs"] if r["status"] == "ok"]
+    fresh["runs"] = kept
+    for key in ("losses", "seeds"):
+        fresh["config"][key] = list(dict.fromkeys(previous["config"][key] + fresh["config"][key]))
+    fresh["config"]["resumed_from"] = previous["created"]
+    log(f"resuming {path}: {len(kept)} finished run(s) kept"
+        + (f", {len(previous['runs']) - len(kept)} failed run(s) to redo" if len(kept) < len(previous["runs"]) else ""))
+    return fresh
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Turn SIGTERM into KeyboardInterrupt, so both end with the same clean message."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def describe(record: dict[str, Any]) -> str:
     if record["status"] != "ok":
         return f"FAILED: {record['error']}"
-    return (f"ndcg@5={record['test']['ndcg@5']:.4f} step={record['step_ms']['median']:.2f}ms "
-            f"compile={record['compile_s']:.2f}s")
+    median = record["step_ms"]["median"]
+    step = f"{median:.2f}ms" if median is not None else "n/a (too few steps to time)"
+    return f"ndcg@5={record['test']['ndcg@5']:.4f} step={step} compile={record['compile_s']:.2f}s"
 
 
 def run_one(config: RunConfig, data: ml.MovieLens, splits: ml.Splits, loss_name: str, seed: int) -> dict[str, Any]:
