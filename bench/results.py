@@ -70,7 +70,53 @@ def load(path: Path) -> dict[str, Any]:
     return document
 
 
+_NUMBER = (int, float)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, _NUMBER) and not isinstance(value, bool)
+
+
+def _number_or_none(value: Any) -> bool:
+    return value is None or _is_number(value)
+
+
+def _metrics(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and _number_or_none(v) for k, v in value.items())
+
+
+def _step_ms(value: Any) -> bool:
+    return isinstance(value, dict) and all(_number_or_none(value.get(k)) for k in ("median", "p10", "p90", "n"))
+
+
+# Type checks of the fields readers rely on; other fields are free.
+_TOP_LEVEL_TYPES = {"backend": lambda v: isinstance(v, str), "created": lambda v: isinstance(v, str),
+                    "versions": lambda v: isinstance(v, dict), "machine": lambda v: isinstance(v, dict),
+                    "config": lambda v: isinstance(v, dict), "runs": lambda v: isinstance(v, list)}
+_RUN_TYPES = {
+    "loss": lambda v: isinstance(v, str),
+    "seed": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "status": lambda v: v in ("ok", "failed"),
+    "error": lambda v: v is None or isinstance(v, str),
+    "compile_s": _number_or_none,
+    "step_ms": lambda v: v is None or _step_ms(v),
+    "lists_per_s": _number_or_none,
+    "items_per_s": _number_or_none,
+    "peak_rss_mb": _number_or_none,
+    "test": lambda v: v is None or _metrics(v),
+    "val": lambda v: v is None or _metrics(v),
+    "test_random": lambda v: v is None or _metrics(v),
+    "step_samples_ms": lambda v: v is None or (isinstance(v, list) and all(_is_number(x) for x in v)),
+}
+_OK_RUN_TYPES = {
+    "compile_s": _is_number,
+    "step_ms": _step_ms,
+    "test": lambda v: _metrics(v) and _is_number(v.get("ndcg@5")),
+}
+
+
 def validate(document: Any, path: Path | str = "<results>") -> None:
+    """Check the structure and the types of every field the harness reads."""
     if not isinstance(document, dict):
         raise ResultsError(f"{path}: expected a JSON object with a 'schema' key")
     schema = document.get("schema")
@@ -82,8 +128,12 @@ def validate(document: Any, path: Path | str = "<results>") -> None:
     missing = [key for key in TOP_LEVEL_KEYS if key not in document]
     if missing:
         raise ResultsError(f"{path}: missing keys {', '.join(missing)}")
-    if not isinstance(document["runs"], list):
-        raise ResultsError(f"{path}: 'runs' must be a list")
+    for key, check in _TOP_LEVEL_TYPES.items():
+        if not check(document[key]):
+            raise ResultsError(f"{path}: '{key}' has the wrong type ({type(document[key]).__name__})")
+    if not isinstance(document["config"].get("dataset", {}), dict) or not (
+            document["machine"].get("gpu") is None or isinstance(document["machine"]["gpu"], dict)):
+        raise ResultsError(f"{path}: 'config.dataset' or 'machine.gpu' has the wrong type")
     for index, run in enumerate(document["runs"]):
         if not isinstance(run, dict):
             raise ResultsError(f"{path}: runs[{index}] must be an object")
@@ -92,6 +142,10 @@ def validate(document: Any, path: Path | str = "<results>") -> None:
             raise ResultsError(f"{path}: runs[{index}] misses {', '.join(missing)}")
         if run["status"] not in ("ok", "failed"):
             raise ResultsError(f"{path}: runs[{index}] has status {run['status']!r}, not ok/failed")
+        checks = {**_RUN_TYPES, **(_OK_RUN_TYPES if run["status"] == "ok" else {})}
+        for key, check in checks.items():
+            if key in run and not check(run[key]):
+                raise ResultsError(f"{path}: runs[{index}].{key} has an invalid value {run[key]!r:.80}")
 
 
 @contextlib.contextmanager

@@ -270,6 +270,7 @@ def parse_ratings(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ("user id", user_id, 1, None),
         ("movie id", movie_id, 1, None),
         ("rating", rating, 1, 5),
+        ("timestamp", table[:, 3], 0, None),
     ):
         bad = (values < low) | ((values > high) if high is not None else False)
         if np.any(bad):

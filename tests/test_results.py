@@ -16,7 +16,8 @@ def _document(runs=()):
 
 def _run(**overrides):
     run = {key: None for key in results.RUN_KEYS}
-    run.update(loss="mse", seed=42, status="ok")
+    run.update(loss="mse", seed=42, status="ok", compile_s=1.0, test={"ndcg@5": 0.9},
+               step_ms={"median": 2.0, "p10": 1.0, "p90": 3.0, "n": 4})
     run.update(overrides)
     return run
 
@@ -33,7 +34,7 @@ def test_failed_write_keeps_the_old_file(tmp_path):
     results.write_atomic(path, _document([_run()]))
     with pytest.raises(ValueError):
         results.write_atomic(path, _document([_run(compile_s=float("nan"))]))  # NaN is not JSON
-    assert results.load(path)["runs"][0]["compile_s"] is None
+    assert results.load(path)["runs"][0]["compile_s"] == 1.0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
 
 
@@ -46,6 +47,10 @@ def test_failed_write_keeps_the_old_file(tmp_path):
     (json.dumps({"schema": results.SCHEMA}), "missing keys"),
     (json.dumps(_document([{"loss": "mse"}])), r"runs\[0\] misses"),
     (json.dumps(_document([_run(status="maybe")])), "not ok/failed"),
+    (json.dumps(_document([_run(seed="42")])), r"runs\[0\].seed has an invalid value"),
+    (json.dumps(_document([_run(test={"ndcg@5": "high"})])), r"runs\[0\].test has an invalid value"),
+    (json.dumps(_document([_run(compile_s=None)])), r"runs\[0\].compile_s has an invalid value"),
+    (json.dumps({**_document(), "machine": []}), "'machine' has the wrong type"),
 ])
 def test_bad_files_are_named_with_the_problem(tmp_path, content, message):
     path = tmp_path / "bad.json"
