@@ -114,6 +114,11 @@ _OK_RUN_TYPES = {
     "test": lambda v: _metrics(v) and _is_number(v.get("ndcg@5")),
 }
 
+_SWEEP_RUN_TYPES = {
+    "axis": lambda v: isinstance(v, str),
+    "point": lambda v: isinstance(v, dict) and all(isinstance(x, int) for x in v.values()),
+}
+
 
 def validate(document: Any, path: Path | str = "<results>") -> None:
     """Check the structure and the types of every field the harness reads."""
@@ -134,6 +139,8 @@ def validate(document: Any, path: Path | str = "<results>") -> None:
     if not isinstance(document["config"].get("dataset", {}), dict) or not (
             document["machine"].get("gpu") is None or isinstance(document["machine"]["gpu"], dict)):
         raise ResultsError(f"{path}: 'config.dataset' or 'machine.gpu' has the wrong type")
+    # `bench sweep` files time training only: their runs have no test metrics but an axis and a point.
+    timing_only = isinstance(document["config"].get("sweep"), dict)
     for index, run in enumerate(document["runs"]):
         if not isinstance(run, dict):
             raise ResultsError(f"{path}: runs[{index}] must be an object")
@@ -143,6 +150,11 @@ def validate(document: Any, path: Path | str = "<results>") -> None:
         if run["status"] not in ("ok", "failed"):
             raise ResultsError(f"{path}: runs[{index}] has status {run['status']!r}, not ok/failed")
         checks = {**_RUN_TYPES, **(_OK_RUN_TYPES if run["status"] == "ok" else {})}
+        if timing_only:
+            checks.update(_SWEEP_RUN_TYPES, test=_RUN_TYPES["test"])
+            missing = [key for key in _SWEEP_RUN_TYPES if key not in run]
+            if missing:
+                raise ResultsError(f"{path}: sweep runs[{index}] misses {', '.join(missing)}")
         for key, check in checks.items():
             if key in run and not check(run[key]):
                 raise ResultsError(f"{path}: runs[{index}].{key} has an invalid value {run[key]!r:.80}")
