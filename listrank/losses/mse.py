@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import keras
 from keras import ops
 
 from listrank.losses.base import ListLoss, masked_mean
 
 
+@keras.saving.register_keras_serializable(package="listrank")
 class MeanSquaredError(ListLoss):
     """Pointwise squared error, averaged over each list's valid items.
 
