@@ -1,0 +1,58 @@
+"""The report's confidence intervals, significance marks and Keras/native column."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench import report
+
+
+def run(loss, seed, ndcg_lists, step_ms=10.0, impl="keras"):
+    rng = np.random.default_rng(seed)
+    samples = (step_ms * rng.lognormal(0, 0.02, 20)).tolist()
+    return {"loss": loss, "seed": seed, "status": "ok", "impl": impl, "compile_s": 1.0,
+            "step_ms": {"median": float(np.median(samples))}, "step_samples_ms": samples,
+            "lists_per_s": 1.0, "test": {"ndcg@5": float(np.mean(ndcg_lists))},
+            "test_per_list": {"ndcg@5": list(map(float, ndcg_lists))}}
+
+
+def runs_for(gains):
+    rng = np.random.default_rng(0)
+    base = {seed: rng.uniform(0.7, 1.0, 400) for seed in (42, 43, 44)}
+    return [run(loss, seed, np.clip(base[seed] + gain + rng.normal(0, 0.01, 400), 0, 1))
+            for loss, gain in gains.items() for seed in base]
+
+
+def test_marks_the_best_and_the_significantly_worse():
+    marks = report.significance_marks(runs_for({"a": 0.0, "b": 0.03, "c": 0.0295}))
+    best = [loss for loss, mark in marks.items() if mark == report.BEST_MARK]
+    assert best in (["b"], ["c"])  # 0.0005 apart: either may come out on top
+    assert marks["a"] == report.SIGNIFICANCE_MARK
+    assert ({"b", "c"} - set(best)).pop() not in marks  # not distinguishable from the best
+
+
+def test_no_marks_with_one_seed():
+    one_seed = [r for r in runs_for({"a": 0.0, "b": 0.05}) if r["seed"] == 42]
+    assert report.significance_marks(one_seed) == {}
+
+
+def test_cells_show_the_ci_and_the_keras_native_ratio():
+    keras_runs = [run("mse", s, [0.90 + 0.01 * i], step_ms=12.0) for i, s in enumerate((42, 43, 44))]
+    native_runs = [run("mse", s, [0.9], step_ms=10.0, impl="native") for s in (42, 43, 44)]
+    cells = report.backend_cells(keras_runs, native_runs, mark=report.BEST_MARK)
+    assert len(cells) == report.CELLS_PER_BACKEND
+    # mean 0.91, sd 0.01, t(0.975, 2) * 0.01 / sqrt(3) = 0.0248
+    assert cells[0] == "0.9100 ± 0.0248 (n=3) ▲"
+    low, high = (float(x) for x in cells[4].strip("[]").split(", "))
+    assert low < float(cells[1]) < high
+    ratio, rest = cells[5].split(" ", 1)
+    assert abs(float(ratio) - 1.2) < 0.02 and rest.startswith("[")
+    assert report.backend_cells(keras_runs, [])[5] == "–"
+
+
+def test_quality_table_keeps_native_runs_out_of_the_rows():
+    keras_runs = [run("mse", s, [0.9], step_ms=12.0) for s in (42, 43)]
+    native_runs = [run("mse", s, [0.9], step_ms=10.0, impl="native") for s in (42, 43)]
+    table = report.quality_table({"jax": keras_runs + native_runs})
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    assert len(rows) == 1 and "Keras / native" in table.splitlines()[0]
