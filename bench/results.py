@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -33,8 +34,24 @@ class ResultsError(ValueError):
     """A results file that cannot be used; the message names the file."""
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by its name ("nan", "inf", "-inf"):
+    JSON has no such numbers, and a failed run's last losses are often exactly that."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value
+
+
 def write_atomic(path: Path, document: dict[str, Any]) -> None:
-    """Write ``document`` as JSON to ``path`` so that readers see the old or the new file, never a mix."""
+    """Write ``document`` as JSON to ``path`` so that readers see the old or the new file, never a mix.
+
+    Non-finite floats are written as strings (see :func:`json_safe`).
+    """
+    document = json_safe(document)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

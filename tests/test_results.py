@@ -29,11 +29,17 @@ def test_round_trip(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["r.json"]  # no temporary left behind
 
 
+def test_non_finite_numbers_are_written_as_strings(tmp_path):
+    path = tmp_path / "r.json"
+    results.write_atomic(path, _document([_run(status="failed", epoch_loss=[0.5, float("inf"), float("nan")])]))
+    assert results.load(path)["runs"][0]["epoch_loss"] == [0.5, "inf", "nan"]
+
+
 def test_failed_write_keeps_the_old_file(tmp_path):
     path = tmp_path / "r.json"
     results.write_atomic(path, _document([_run()]))
-    with pytest.raises(ValueError):
-        results.write_atomic(path, _document([_run(compile_s=float("nan"))]))  # NaN is not JSON
+    with pytest.raises(TypeError):
+        results.write_atomic(path, _document([_run(compile_s=object())]))  # not serialisable
     assert results.load(path)["runs"][0]["compile_s"] == 1.0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
 
