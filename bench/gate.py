@@ -12,7 +12,7 @@ the noise of a shared machine that absolute times carry.
 
 Verdict per loss, against the committed baseline (``bench/baselines/ratios.json``):
 FAIL when the median block ratio is more than ``--max-slowdown`` (default
-10%) above the baseline's ratio AND the block ratios are significantly larger
+15%) above the baseline's ratio AND the block ratios are significantly larger
 than the baseline's (one-sided Mann-Whitney U, p < ``--alpha``). Both are
 needed: the threshold ignores small real changes, the test ignores noise.
 
@@ -52,8 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="interleaved Keras/native blocks per loss (default: 12)")
     parser.add_argument("--windows", type=int, default=3,
                         help="timing windows of 5 steps per block and side (default: 3)")
-    parser.add_argument("--max-slowdown", default="10%",
-                        help="ratio increase over the baseline tolerated (default: 10%%)")
+    parser.add_argument("--max-slowdown", default="15%",
+                        help="ratio increase over the baseline tolerated (default: 15%%: the "
+                             "ratio of one process varies by up to ~12%% between reruns on a "
+                             "shared machine)")
     parser.add_argument("--alpha", type=float, default=0.01,
                         help="significance level of the Mann-Whitney U test (default: 0.01)")
     parser.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE,
