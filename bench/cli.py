@@ -98,7 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true",
                      help="keep the finished runs already in --out and run only the missing "
                           "(loss, seed) pairs; the configuration must match")
+    run.add_argument("--distribution", choices=["none", "data-parallel"], default="none",
+                     help="data-parallel: keras.distribution.DataParallel over all devices "
+                          "(jax only; default: none)")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    run.add_argument("--no-native", action="store_true",
+                     help="skip the native baselines (plain JAX/TensorFlow/PyTorch, losses mse and "
+                          "pairwise_hinge) timed after each Keras run for the Keras/native ratio")
+
+    _add_sweep_parser(commands)
 
     report = commands.add_parser(
         "report", help="render results/README.md from results JSON files",
@@ -109,6 +117,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="results files (default: results/runs/*.json)")
     report.add_argument("--out", type=Path, default=Path("results/README.md"),
                         help="markdown file to write (default: results/README.md)")
+    from bench import compare, gate
+
+    compare_parser = commands.add_parser(
+        "compare", help="compare two results files: regressions and quality drops",
+        description=compare.__doc__.split("\n\n")[0])
+    _add_debug(compare_parser)
+    compare.add_arguments(compare_parser)
+    gate_parser = commands.add_parser(
+        "gate", help="CI performance gate on the Keras/native step-time ratio",
+        description=gate.__doc__.split("\n\n")[0])
+    _add_debug(gate_parser)
+    gate.add_arguments(gate_parser)
     return parser
 
 
@@ -118,6 +138,12 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "run":
             return command_run(args)
+        if args.command == "sweep":
+            return command_sweep(args)
+        if args.command in ("compare", "gate"):
+            from bench import compare, gate
+
+            return {"compare": compare, "gate": gate}[args.command].command(args)
         return command_report(args)
     except KeyboardInterrupt:
         print("interrupted; every run finished before the interruption is saved "
@@ -153,6 +179,7 @@ def command_run(args: argparse.Namespace) -> int:
     if backend is None:
         raise UsageError(f"no backend given; pass --backend ({', '.join(BACKENDS)}) or set KERAS_BACKEND")
     backend = _backend_or_usage(backend)
+    _check_distribution(backend, args.distribution)
     try:
         select(backend)
     except BackendError as error:
@@ -172,9 +199,104 @@ def command_run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         list_size=args.list_size,
         learning_rate=args.learning_rate,
+        native=not args.no_native,
+        distribution=args.distribution,
     )
     log = (lambda *_: None) if args.quiet else (lambda message: print(message, flush=True))
     return run_benchmark(config, log=log, resume=args.resume)
+
+
+def _selected_backend(args: argparse.Namespace) -> str:
+    """The backend from --backend or $KERAS_BACKEND, checked and selected (before keras is imported)."""
+    backend = args.backend or os.environ.get("KERAS_BACKEND")
+    if backend is None:
+        raise UsageError(f"no backend given; pass --backend ({', '.join(BACKENDS)}) or set KERAS_BACKEND")
+    backend = _backend_or_usage(backend)
+    _check_distribution(backend, args.distribution)
+    try:
+        select(backend)
+    except BackendError as error:
+        raise UsageError(str(error)) from None
+    return backend
+
+
+def _check_distribution(backend: str, distribution: str) -> None:
+    from bench.device import DistributionError, check_distribution
+
+    try:
+        check_distribution(backend, distribution)
+    except DistributionError as error:
+        raise UsageError(str(error)) from None
+
+
+_SWEEP_AXES = ("list-size", "batch-size", "vocab-size", "embedding-dim")
+
+
+def _add_sweep_parser(commands) -> None:
+    sweep = commands.add_parser(
+        "sweep", help="time training steps over list length, batch size, vocabulary, embedding size",
+        description="Time short training runs on synthetic MovieLens-shaped data while one setting "
+                    "varies: list length, batch size, item vocabulary or embedding dimension "
+                    "(base: lists of 5, batch 256, 1,682 items, dimension 32). Each point is saved "
+                    "as soon as it is timed.")
+    _add_debug(sweep)
+    sweep.add_argument("--backend", type=_backend, default=None,
+                       help=f"Keras backend: {', '.join(BACKENDS)} (default: $KERAS_BACKEND)")
+    sweep.add_argument("--loss", nargs="+", default=None, metavar="NAME",
+                       help="loss names, or 'all' (default: pairwise_logistic softmax list_mle)")
+    sweep.add_argument("--axis", nargs="+", choices=_SWEEP_AXES, default=["list-size", "batch-size"],
+                       help="axes to sweep (default: list-size batch-size)")
+    sweep.add_argument("--list-sizes", nargs="+", type=_positive_int, default=None, metavar="L",
+                       help="list-size points (default: 5 10 20 50 100 200)")
+    sweep.add_argument("--batch-sizes", nargs="+", type=_positive_int, default=None, metavar="B",
+                       help="batch-size points (default: 256 512 1024 2048 4096 8192)")
+    sweep.add_argument("--vocab-sizes", nargs="+", type=_positive_int, default=None, metavar="N",
+                       help="item-vocabulary points (default: 1682 100000 1000000)")
+    sweep.add_argument("--embedding-dims", nargs="+", type=_positive_int, default=None, metavar="D",
+                       help="embedding-dimension points (default: 16 32 64 128 256)")
+    sweep.add_argument("--windows", type=_positive_int, default=3,
+                       help="timed windows per point (default: 3)")
+    sweep.add_argument("--window-steps", type=_positive_int, default=2,
+                       help="steps per timed window (default: 2)")
+    sweep.add_argument("--seed", type=int, default=42, help="data and initialisation seed (default: 42)")
+    sweep.add_argument("--distribution", choices=["none", "data-parallel"], default="none",
+                       help="data-parallel: keras.distribution.DataParallel (jax only; default: none)")
+    sweep.add_argument("--out", type=Path, default=None,
+                       help="results JSON (default: results/runs/sweep-<backend>.json)")
+    sweep.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
+def command_sweep(args: argparse.Namespace) -> int:
+    backend = _selected_backend(args)
+    from bench.sweep import AXES, DEFAULT_LOSSES, DEFAULT_VALUES, SweepConfig, run_sweep
+
+    given = {"list-size": args.list_sizes, "batch-size": args.batch_sizes,
+             "vocab-size": args.vocab_sizes, "embedding-dim": args.embedding_dims}
+    for axis, values in given.items():
+        if values and axis not in args.axis:
+            raise UsageError(f"--{axis}s is given but --axis does not include {axis}; add it to --axis")
+    if len(set(args.axis)) != len(args.axis):
+        raise UsageError("an axis is named twice in --axis; name each once")
+    if args.list_sizes and min(args.list_sizes) < 2:
+        raise UsageError("--list-sizes must be at least 2: a ranking list needs two items")
+    if args.vocab_sizes and min(args.vocab_sizes) < 20:
+        raise UsageError("--vocab-sizes must be at least 20 items (each synthetic user rates 20 or more)")
+    values = {axis: tuple(given[axis] or DEFAULT_VALUES[axis]) for axis in AXES}
+    if "list-size" in args.axis and max(values["list-size"]) > 1682:
+        raise UsageError("a list cannot be longer than the sweep's item vocabulary (1,682 items); "
+                         "use --list-sizes of at most 1682")
+    config = SweepConfig(
+        backend=backend,
+        losses=resolve_losses(args.loss) if args.loss else DEFAULT_LOSSES,
+        axes=tuple(args.axis),
+        values=values,
+        windows=args.windows,
+        window_steps=args.window_steps,
+        seed=args.seed,
+        distribution=args.distribution,
+        out=args.out or DEFAULT_RUNS_DIR / f"sweep-{backend}.json",
+    )
+    return run_sweep(config, quiet=args.quiet)
 
 
 def _backend_or_usage(name: str) -> str:

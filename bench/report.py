@@ -15,7 +15,7 @@ from typing import Any, Iterable
 import numpy as np
 from tabulate import tabulate
 
-from bench import results
+from bench import results, stats
 
 BACKEND_ORDER = ("jax", "tensorflow", "torch")
 RANDOM_ROW = "random scores (reference)"
@@ -48,21 +48,71 @@ def describe_setting(setting: tuple) -> str:
             f"lists of {list_size}, {device}")
 
 
+CELLS_PER_BACKEND = 6
+SIGNIFICANCE_MARK = "†"
+BEST_MARK = "▲"
+
+
 def mean_spread(values: list[float]) -> str:
+    """Mean ± half-width of its Student-t 95% CI over seeds."""
     if not values:
         return "–"
     if len(values) == 1:
         return f"{values[0]:.4f} (n=1)"
-    return f"{np.mean(values):.4f} ± {np.std(values, ddof=1):.4f} (n={len(values)})"
+    estimate = stats.mean_ci(values)
+    return f"{estimate.value:.4f} ± {estimate.half_width():.4f} (n={len(values)})"
 
 
-def backend_cells(runs: list[dict]) -> list[str]:
-    """NDCG@5, ms/step, lists/s, compile s for one (loss, backend)."""
+def step_ci_cell(ok: list[dict]) -> str:
+    estimate = stats.median_ci([r.get("step_samples_ms") or [] for r in ok])
+    return f"[{estimate.low:.2f}, {estimate.high:.2f}]" if estimate else "–"
+
+
+def ratio_cell(ok: list[dict], native: list[dict]) -> str:
+    """Keras / native median step time with a bootstrap 95% CI (same process, same lists)."""
+    native_ok = [r for r in native if r["status"] == "ok" and r.get("step_samples_ms")]
+    if not native_ok:
+        return "–"
+    estimate = stats.ratio_ci([r.get("step_samples_ms") or [] for r in ok],
+                              [r["step_samples_ms"] for r in native_ok])
+    return f"{estimate.value:.2f} [{estimate.low:.2f}, {estimate.high:.2f}]" if estimate else "–"
+
+
+def significance_marks(runs: list[dict], alpha: float = 0.05) -> dict[str, str]:
+    """Per loss of one backend: ▲ for the best mean test NDCG@5, † for a loss
+    significantly worse than it (paired over seeds and test lists, Holm-adjusted
+    over the comparisons, every seed agreeing; see bench.stats). Needs 2+ seeds."""
+    per_list: dict[str, dict[int, list]] = defaultdict(dict)
+    for run in runs:
+        values = (run.get("test_per_list") or {}).get("ndcg@5")
+        if run["status"] == "ok" and values:
+            per_list[run["loss"]][run["seed"]] = values
+    per_list = {loss: seeds for loss, seeds in per_list.items() if len(seeds) >= 2}
+    if len(per_list) < 2:
+        return {}
+    means = {loss: np.mean([np.nanmean(np.array(v, dtype=float)) for v in seeds.values()])
+             for loss, seeds in per_list.items()}
+    best = max(means, key=means.get)
+    others = [loss for loss in per_list if loss != best]
+    tests = [stats.paired_quality_test(per_list[loss], per_list[best]) for loss in others]
+    adjusted = stats.holm([t.p_value if t else 1.0 for t in tests])
+    marks = {best: BEST_MARK}
+    for loss, test, p in zip(others, tests, adjusted):
+        if stats.significant(test, p, alpha) and test.mean_diff < 0:
+            marks[loss] = SIGNIFICANCE_MARK
+    return marks
+
+
+def backend_cells(runs: list[dict], native: list[dict] = (), mark: str = "") -> list[str]:
+    """NDCG@5, ms/step, lists/s, compile s, ms/step 95% CI, Keras/native for one (loss, backend)."""
     ok = [r for r in runs if r["status"] == "ok"]
     failed = len(runs) - len(ok)
     if not ok:
-        return [f"failed ({failed}/{len(runs)})", "–", "–", "–"] if runs else ["", "", "", ""]
+        return ([f"failed ({failed}/{len(runs)})"] + ["–"] * (CELLS_PER_BACKEND - 1) if runs
+                else [""] * CELLS_PER_BACKEND)
     ndcg = mean_spread([r["test"]["ndcg@5"] for r in ok])
+    if mark:
+        ndcg += f" {mark}"
     if failed:
         ndcg += f"; {failed} failed"
     samples = [s for r in ok for s in r.get("step_samples_ms") or []]
@@ -76,7 +126,7 @@ def backend_cells(runs: list[dict]) -> list[str]:
     rates = [r["lists_per_s"] for r in ok if r.get("lists_per_s")]
     lists = f"{np.median(rates):,.0f}" if rates else "–"
     compile_s = f"{np.median([r['compile_s'] for r in ok]):.2f}"
-    return [ndcg, step, lists, compile_s]
+    return [ndcg, step, lists, compile_s, step_ci_cell(ok), ratio_cell(ok, native)]
 
 
 def quality_table(by_backend: dict[str, list[dict]]) -> str:
@@ -89,18 +139,24 @@ def quality_table(by_backend: dict[str, list[dict]]) -> str:
     headers = ["loss"]
     for backend in backends:
         headers += [f"{backend}<br>NDCG@5", f"{backend}<br>ms/step", f"{backend}<br>lists/s",
-                    f"{backend}<br>compile s"]
+                    f"{backend}<br>compile s", f"{backend}<br>ms/step 95% CI", f"{backend}<br>Keras / native"]
+    keras_runs = {b: [r for r in by_backend[b] if r.get("impl", "keras") == "keras"] for b in backends}
+    native_runs = {b: [r for r in by_backend[b] if r.get("impl") == "native"] for b in backends}
+    marks = {b: significance_marks(keras_runs[b]) for b in backends}
+    losses = [loss for loss in losses if any(r["loss"] == loss for b in backends for r in keras_runs[b])]
     rows = []
     for loss in losses:
         row = [f"`{loss}`"]
         for backend in backends:
-            row += backend_cells([r for r in by_backend[backend] if r["loss"] == loss])
+            row += backend_cells([r for r in keras_runs[backend] if r["loss"] == loss],
+                                 [r for r in native_runs[backend] if r["loss"] == loss],
+                                 marks[backend].get(loss, ""))
         rows.append(row)
     random_row = [RANDOM_ROW]
     for backend in backends:
-        per_seed = {r["seed"]: r["test_random"]["ndcg@5"] for r in by_backend[backend]
+        per_seed = {r["seed"]: r["test_random"]["ndcg@5"] for r in keras_runs[backend]
                     if r["status"] == "ok" and r.get("test_random")}
-        random_row += [mean_spread(list(per_seed.values())), "", "", ""]
+        random_row += [mean_spread(list(per_seed.values()))] + [""] * (CELLS_PER_BACKEND - 1)
     rows.append(random_row)
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
@@ -124,30 +180,45 @@ def environment_table(documents: list[tuple[Path, dict]]) -> str:
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
-def render(documents: list[tuple[Path, dict]]) -> str:
+def render(documents: list[tuple[Path, dict]], figures: Iterable[str] = ()) -> str:
+    from bench import sweep_report
+
     groups: dict[tuple, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for _, document in documents:
+        if sweep_report.is_sweep(document):  # sweeps get their own tables below
+            continue
         batch = document["config"].get("batch_size")
         for run in document["runs"]:
             groups[setting_of(document)][document["backend"]].append({**run, "batch_size": batch})
+        for run in document.get("native_runs") or []:
+            groups[setting_of(document)][document["backend"]].append(
+                {**run, "batch_size": batch, "impl": "native"})
     lines = [
         "# listrank benchmark results",
         "",
         "Generated by `python -m bench report` (`tox -e report`) from the JSON files in "
         "[`runs/`](runs/); do not edit by hand.",
         "",
-        "- **NDCG@5**: test NDCG@5 (gain 2^label − 1, log2 discount), mean ± standard deviation "
-        "over seeds (each seed re-splits, re-samples and re-initialises). The last row scores the "
-        "same test lists with uniformly random scores.",
+        "- **NDCG@5**: test NDCG@5 (gain 2^label − 1, log2 discount), mean ± half-width of its "
+        "95% confidence interval (Student t) over seeds (each seed re-splits, re-samples and "
+        "re-initialises). The last row scores the same test lists with uniformly random scores. "
+        f"{BEST_MARK}: the best mean on that backend; {SIGNIFICANCE_MARK}: significantly worse "
+        "than it (paired Wilcoxon test over seeds × test lists, Holm-adjusted p < 0.05 and every "
+        "seed agreeing; 2+ seeds needed); unmarked: not distinguishable from the best.",
         "- **ms/step**: median steady-state time of one training step (forward, loss, backward, "
         "Adagrad update on one batch), over windows of steps synchronised at their ends; the first "
         "(compiling) step and windows holding the last, smaller batch of an epoch are excluded.",
         "- **lists/s**: batch size / median step time. **compile s**: wall time of the first step "
         "(tracing and compilation included), median over seeds.",
+        "- **ms/step 95% CI**: bootstrap interval of the median (windows resampled within each "
+        "seed's run). **Keras / native**: the Keras step time over that of the same model, loss "
+        "and optimiser hand-written in the plain backend (bench/native), timed in the same process "
+        "right after, with its bootstrap 95% CI; see bench/METHOD.md.",
         "",
     ]
     for setting in sorted(groups, key=str):
         lines += [f"## {describe_setting(setting)}", "", quality_table(groups[setting]), ""]
+    lines += sweep_report.render(documents) + list(figures)
     lines += ["## Where these numbers come from", "", environment_table(documents), ""]
     commands = sorted({d["config"].get("command", "") for _, d in documents})
     lines += ["Commands:", ""] + [f"- `{c}`" for c in commands] + [""]
@@ -159,10 +230,21 @@ def write_report(paths: Iterable[Path], out: Path) -> int:
     if not documents:
         print("error: no valid results files to report; run `python -m bench run` first", file=sys.stderr)
         return 2
-    text = render(documents)
+    text = render(documents, _figures(documents, out.parent / "figures"))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(out)
     print(f"wrote {out} from {len(documents)} results file(s)")
     return 1 if rejected else 0
+
+
+def _figures(documents: list[tuple[Path, dict]], folder: Path) -> list[str]:
+    """bench.plots' figures (markdown that embeds them); none, with a warning, without matplotlib."""
+    try:
+        from bench import plots
+    except ImportError as error:
+        print(f"warning: figures skipped ({error}); install them with: pip install 'listrank[plots]'",
+              file=sys.stderr)
+        return []
+    return plots.write_figures(documents, folder)

@@ -18,7 +18,9 @@ from typing import Any
 import keras
 import numpy as np
 
-from bench import machine, results
+from bench import device, machine, native, results
+from bench.native import common as native_common
+from bench.progress import Progress
 from bench.timing import StepTimer
 from listrank import data as ml
 from listrank import losses
@@ -44,6 +46,8 @@ class RunConfig:
     embedding_dim: int = 32
     timing_window: int = 5
     relevance_threshold: float = 0.75
+    distribution: str = "none"  # or "data-parallel" (jax only): bench.device.configure_distribution
+    native: bool = True  # also time the native baseline of each loss that has one (bench/native)
 
 
 class NonFiniteLossGuard(keras.callbacks.Callback):
@@ -67,13 +71,14 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def new_document(config: RunConfig, data: ml.MovieLens, splits: ml.Splits) -> dict[str, Any]:
+def new_document(config: RunConfig, data: ml.MovieLens, splits: ml.Splits,
+                 distributed: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "schema": results.SCHEMA,
         "backend": config.backend,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "versions": machine.versions(config.backend),
-        "machine": machine.machine(config.backend),
+        "machine": device.describe_machine(config.backend),
         "config": {
             "losses": list(config.losses),
             "seeds": list(config.seeds),
@@ -94,6 +99,8 @@ def new_document(config: RunConfig, data: ml.MovieLens, splits: ml.Splits) -> di
                 "val_lists": len(splits.val),
                 "test_lists": len(splits.test),
             },
+            **(distributed or {"distribution": "none", "device_count": 1}),
+            "peak_device_memory_scope": device.peak_memory_scope(config.backend),
             "command": machine.command_line(),
             "git_commit": machine.git_commit(),
         },
@@ -107,34 +114,51 @@ def run_benchmark(config: RunConfig, log=print, resume: bool = False) -> int:
     The results file is locked for the whole run (a second run writing the
     same file is refused) and rewritten atomically after every finished run.
     """
+    distributed = device.configure_distribution(config.backend, config.distribution, config.batch_size)
     data = ml.load_movielens(config.data_dir, allow_unverified=config.allow_unverified_data)
     splits_by_seed = {
         seed: ml.build_lists(data, protocol=config.protocol, seed=seed, list_size=config.list_size)
         for seed in config.seeds
     }
+    if distributed["device_count"] > 1:  # every batch must split evenly over the devices
+        splits_by_seed = {
+            seed: dataclasses.replace(s, train=_rows(s.train, device.shard_rows(len(s.train), distributed)))
+            for seed, s in splits_by_seed.items()
+        }
     with results.exclusive(config.out), _sigterm_as_interrupt():
-        document = new_document(config, data, splits_by_seed[config.seeds[0]])
+        document = new_document(config, data, splits_by_seed[config.seeds[0]], distributed)
         if resume:
             document = resumed_document(config.out, document, log)
+        document.setdefault("native_runs", [])
         results.write_atomic(config.out, document)
         done = {(r["loss"], r["seed"]) for r in document["runs"]}
         todo = [(seed, loss) for seed in config.seeds for loss in config.losses if (loss, seed) not in done]
-        started = time.perf_counter()
-        for index, (seed, loss_name) in enumerate(todo):
-            log(f"[{config.backend} {index + 1}/{len(todo)}] loss={loss_name} seed={seed} "
-                f"elapsed={time.perf_counter() - started:.0f}s")
+        progress = Progress(len(todo), log=log)
+        for seed, loss_name in todo:
+            progress.start(f"loss={loss_name} seed={seed} backend={config.backend}")
             record = run_one(config, data, splits_by_seed[seed], loss_name, seed)
             document["runs"].append(record)
             results.write_atomic(config.out, document)
-            log("    " + describe(record))
+            progress.finish(describe(record))
+            if config.native and native.supports(loss_name):
+                # Same process, same lists, right after the Keras run: the Keras/native ratio.
+                native_record = native_common.run_native(config, splits_by_seed[seed], data.num_users,
+                                                         data.num_movies, loss_name, seed)
+                document["native_runs"].append(native_record)
+                results.write_atomic(config.out, document)
+                log("    native: " + describe(native_record))
     failed = [r for r in document["runs"] if r["status"] != "ok"]
     log(f"wrote {config.out}: {len(document['runs']) - len(failed)} ok, {len(failed)} failed")
-    return 1 if failed else 0
+    native_failed = [r for r in document.get("native_runs", []) if r["status"] != "ok"]
+    if document.get("native_runs"):
+        log(f"native baselines: {len(document['native_runs']) - len(native_failed)} ok, "
+            f"{len(native_failed)} failed")
+    return 1 if failed or native_failed else 0
 
 
 # Settings that must match for runs to share a results file (--resume).
 _RESUME_KEYS = ("epochs", "protocol", "batch_size", "list_size", "optimizer", "embedding_dim",
-                "relevance_threshold", "dataset")
+                "relevance_threshold", "dataset", "distribution")
 
 
 def resumed_document(path: Path, fresh: dict[str, Any], log) -> dict[str, Any]:
@@ -202,6 +226,7 @@ def run_one(config: RunConfig, data: ml.MovieLens, splits: ml.Splits, loss_name:
         timer = StepTimer(steps_per_epoch, len(train) % config.batch_size != 0, config.timing_window)
         guard = NonFiniteLossGuard()
         machine.reset_peak_rss()
+        device.reset_peak_memory(config.backend)
         fit_start = time.perf_counter()
         model.fit(train.inputs(), train.label, batch_size=config.batch_size, epochs=config.epochs,
                   shuffle=True, verbose=0, callbacks=[timer, guard])
@@ -219,20 +244,40 @@ def run_one(config: RunConfig, data: ml.MovieLens, splits: ml.Splits, loss_name:
             record["items_per_s"] = record["lists_per_s"] * config.list_size
         record["val"] = score_lists(model, splits.val, config)
         record["test"] = score_lists(model, splits.test, config)
+        record["impl"] = "keras"
+        test_scores = predict(model, splits.test, config)
+        record["test_per_list"] = {"ndcg@5": native_common.per_list_ndcg(
+            splits.test.label, test_scores, config.relevance_threshold)}
         record["test_random"] = random_baseline(splits.test, config, seed)
         record["peak_rss_mb"] = machine.peak_rss_mb()
+        record["peak_device_memory_mb"] = device.peak_memory_mb(config.backend)
         record["status"] = "ok"
     except Exception as error:  # one failed run must not stop the others
         record["error"] = f"{type(error).__name__}: {error}".splitlines()[0][:500]
     return record
 
 
+def predict(model: keras.Model, lists: ml.Lists, config: RunConfig) -> np.ndarray:
+    """The model's scores for ``lists`` as float64 numpy.
+
+    Under data parallelism every batch must split over the devices: the lists
+    are padded to whole batches and the padding's scores dropped.
+    """
+    multiple = config.batch_size if keras.distribution.distribution() is not None else 1
+    inputs, n = device.pad_rows(lists.inputs(), multiple)
+    scores = model.predict(inputs, batch_size=config.batch_size, verbose=0)
+    return np.asarray(keras.ops.convert_to_numpy(scores), dtype=np.float64)[:n]
+
+
 def score_lists(model: keras.Model, lists: ml.Lists, config: RunConfig) -> dict[str, float]:
-    scores = model.predict(lists.inputs(), batch_size=config.batch_size, verbose=0)
-    scores = np.asarray(keras.ops.convert_to_numpy(scores), dtype=np.float64)
+    scores = predict(model, lists, config)
     if not np.all(np.isfinite(scores)):
         raise FloatingPointError("the model predicts non-finite scores on the evaluation lists")
     return evaluate(lists.label, scores, ks=EVAL_KS, relevance_threshold=config.relevance_threshold)
+
+
+def _rows(lists: ml.Lists, rows: slice) -> ml.Lists:
+    return ml.Lists(lists.user_id[rows], lists.movie_id[rows], lists.label[rows])
 
 
 def random_baseline(lists: ml.Lists, config: RunConfig, seed: int, draws: int = 20) -> dict[str, float]:
