@@ -47,21 +47,23 @@ def initial_params(num_users: int, num_movies: int, embedding_dim: int, seed: in
     return [p.astype(np.float32) for p in params]
 
 
+def _keras_variables(model) -> list:
+    """A listrank RankingModel's variables, in :data:`PARAM_NAMES` order."""
+    variables = [model.user_embedding.embeddings, model.movie_embedding.embeddings]
+    for layer in model.dense_layers:
+        variables += [layer.kernel, layer.bias]
+    return variables
+
+
 def keras_params(model) -> list[np.ndarray]:
     """A listrank RankingModel's weights, in :data:`PARAM_NAMES` order."""
     import keras
 
-    variables = [model.user_embedding.embeddings, model.movie_embedding.embeddings]
-    for layer in model.scorer.layers:
-        variables += [layer.kernel, layer.bias]
-    return [np.array(keras.ops.convert_to_numpy(v.value), dtype=np.float32) for v in variables]
+    return [np.array(keras.ops.convert_to_numpy(v.value), dtype=np.float32) for v in _keras_variables(model)]
 
 
 def set_keras_params(model, params: list[np.ndarray]) -> None:
-    variables = [model.user_embedding.embeddings, model.movie_embedding.embeddings]
-    for layer in model.scorer.layers:
-        variables += [layer.kernel, layer.bias]
-    for variable, value in zip(variables, params, strict=True):
+    for variable, value in zip(_keras_variables(model), params, strict=True):
         variable.assign(value)
 
 
