@@ -158,23 +158,30 @@ def validate(document: Any, path: Path | str = "<results>") -> None:
         raise ResultsError(f"{path}: 'config.dataset' or 'machine.gpu' has the wrong type")
     # `bench sweep` files time training only: their runs have no test metrics but an axis and a point.
     timing_only = isinstance(document["config"].get("sweep"), dict)
-    for index, run in enumerate(document["runs"]):
-        if not isinstance(run, dict):
-            raise ResultsError(f"{path}: runs[{index}] must be an object")
-        missing = [key for key in RUN_KEYS if key not in run]
+    if not isinstance(document.get("native_runs", []), list):
+        raise ResultsError(f"{path}: 'native_runs' must be a list")
+    for section in ("runs", "native_runs"):
+        for index, run in enumerate(document.get(section, [])):
+            _validate_run(run, f"{path}: {section}[{index}]", timing_only)
+
+
+def _validate_run(run: Any, where: str, timing_only: bool) -> None:
+    if not isinstance(run, dict):
+        raise ResultsError(f"{where} must be an object")
+    missing = [key for key in RUN_KEYS if key not in run]
+    if missing:
+        raise ResultsError(f"{where} misses {', '.join(missing)}")
+    if run["status"] not in ("ok", "failed"):
+        raise ResultsError(f"{where} has status {run['status']!r}, not ok/failed")
+    checks = {**_RUN_TYPES, **(_OK_RUN_TYPES if run["status"] == "ok" else {})}
+    if timing_only:
+        checks.update(_SWEEP_RUN_TYPES, test=_RUN_TYPES["test"])
+        missing = [key for key in _SWEEP_RUN_TYPES if key not in run]
         if missing:
-            raise ResultsError(f"{path}: runs[{index}] misses {', '.join(missing)}")
-        if run["status"] not in ("ok", "failed"):
-            raise ResultsError(f"{path}: runs[{index}] has status {run['status']!r}, not ok/failed")
-        checks = {**_RUN_TYPES, **(_OK_RUN_TYPES if run["status"] == "ok" else {})}
-        if timing_only:
-            checks.update(_SWEEP_RUN_TYPES, test=_RUN_TYPES["test"])
-            missing = [key for key in _SWEEP_RUN_TYPES if key not in run]
-            if missing:
-                raise ResultsError(f"{path}: sweep runs[{index}] misses {', '.join(missing)}")
-        for key, check in checks.items():
-            if key in run and not check(run[key]):
-                raise ResultsError(f"{path}: runs[{index}].{key} has an invalid value {run[key]!r:.80}")
+            raise ResultsError(f"{where} (a sweep run) misses {', '.join(missing)}")
+    for key, check in checks.items():
+        if key in run and not check(run[key]):
+            raise ResultsError(f"{where}.{key} has an invalid value {run[key]!r:.80}")
 
 
 @contextlib.contextmanager

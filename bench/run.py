@@ -178,6 +178,10 @@ def resumed_document(path: Path, fresh: dict[str, Any], log) -> dict[str, Any]:
                 f"{fresh['config'].get(key)!r}; drop --resume to start over, or use another --out")
     kept = [r for r in previous["runs"] if r["status"] == "ok"]
     fresh["runs"] = kept
+    # A native baseline belongs to the Keras run it followed: kept with it, else redone with it.
+    finished = {(r["loss"], r["seed"]) for r in kept}
+    fresh["native_runs"] = [r for r in previous.get("native_runs") or []
+                            if r["status"] == "ok" and (r["loss"], r["seed"]) in finished]
     for key in ("losses", "seeds"):
         fresh["config"][key] = list(dict.fromkeys(previous["config"][key] + fresh["config"][key]))
     fresh["config"]["resumed_from"] = previous["created"]
@@ -242,10 +246,9 @@ def run_one(config: RunConfig, data: ml.MovieLens, splits: ml.Splits, loss_name:
         if median:
             record["lists_per_s"] = config.batch_size * 1000.0 / median
             record["items_per_s"] = record["lists_per_s"] * config.list_size
-        record["val"] = score_lists(model, splits.val, config)
-        record["test"] = score_lists(model, splits.test, config)
+        record["val"], _ = score_lists(model, splits.val, config)
+        record["test"], test_scores = score_lists(model, splits.test, config)
         record["impl"] = "keras"
-        test_scores = predict(model, splits.test, config)
         record["test_per_list"] = {"ndcg@5": native_common.per_list_ndcg(
             splits.test.label, test_scores, config.relevance_threshold)}
         record["test_random"] = random_baseline(splits.test, config, seed)
@@ -269,11 +272,12 @@ def predict(model: keras.Model, lists: ml.Lists, config: RunConfig) -> np.ndarra
     return np.asarray(keras.ops.convert_to_numpy(scores), dtype=np.float64)[:n]
 
 
-def score_lists(model: keras.Model, lists: ml.Lists, config: RunConfig) -> dict[str, float]:
+def score_lists(model: keras.Model, lists: ml.Lists, config: RunConfig) -> tuple[dict[str, float], np.ndarray]:
+    """The metrics of the model on ``lists``, and its scores."""
     scores = predict(model, lists, config)
     if not np.all(np.isfinite(scores)):
         raise FloatingPointError("the model predicts non-finite scores on the evaluation lists")
-    return evaluate(lists.label, scores, ks=EVAL_KS, relevance_threshold=config.relevance_threshold)
+    return evaluate(lists.label, scores, ks=EVAL_KS, relevance_threshold=config.relevance_threshold), scores
 
 
 def _rows(lists: ml.Lists, rows: slice) -> ml.Lists:

@@ -62,6 +62,8 @@ def test_resume_runs_only_what_is_missing(tmp_path, small, backend):
     assert [(r["loss"], r["seed"]) for r in document["runs"]] == [("mse", 42), ("pairwise_hinge", 42), ("list_mle", 42)]
     assert document["runs"][:2] == first  # kept as they were, not re-run
     assert document["config"]["losses"] == ["mse", "pairwise_hinge", "list_mle"]
+    # the native baselines of the kept runs are kept too, not re-run or dropped
+    assert [(r["loss"], r["seed"]) for r in document["native_runs"]] == [("mse", 42), ("pairwise_hinge", 42)]
 
 
 def test_resume_refuses_another_configuration(tmp_path, small, backend, capsys):

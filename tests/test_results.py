@@ -57,6 +57,8 @@ def test_failed_write_keeps_the_old_file(tmp_path):
     (json.dumps(_document([_run(test={"ndcg@5": "high"})])), r"runs\[0\].test has an invalid value"),
     (json.dumps(_document([_run(compile_s=None)])), r"runs\[0\].compile_s has an invalid value"),
     (json.dumps({**_document(), "machine": []}), "'machine' has the wrong type"),
+    (json.dumps({**_document(), "native_runs": {}}), "'native_runs' must be a list"),
+    (json.dumps({**_document(), "native_runs": [_run(step_ms=3)]}), r"native_runs\[0\].step_ms has an invalid"),
 ])
 def test_bad_files_are_named_with_the_problem(tmp_path, content, message):
     path = tmp_path / "bad.json"
