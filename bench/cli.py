@@ -175,15 +175,7 @@ def resolve_losses(requested: list[str]) -> tuple[str, ...]:
 
 
 def command_run(args: argparse.Namespace) -> int:
-    backend = args.backend or os.environ.get("KERAS_BACKEND")
-    if backend is None:
-        raise UsageError(f"no backend given; pass --backend ({', '.join(BACKENDS)}) or set KERAS_BACKEND")
-    backend = _backend_or_usage(backend)
-    _check_distribution(backend, args.distribution)
-    try:
-        select(backend)
-    except BackendError as error:
-        raise UsageError(str(error)) from None
+    backend = _selected_backend(args)
     # Imported only now: keras reads KERAS_BACKEND at import time.
     from bench.run import RunConfig, run_benchmark
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -192,19 +191,3 @@ def compare(baseline: dict, current: dict, threshold: float, alpha: float = 0.05
         notes.append(f"- losses in only one file (not compared): {', '.join(only)}")
     return "\n".join([title, "", tabulate(rows, headers=headers, tablefmt="github",
                                           disable_numparse=True), *([""] + notes if notes else [])]), problems
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m bench.compare ...`` (the same as ``python -m bench compare ...``)."""
-    parser = argparse.ArgumentParser(prog="python -m bench compare", description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return command(args)
-    except (ValueError, OSError) as error:
-        print(f"error: {str(error).splitlines()[0]}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -312,19 +312,3 @@ def table(measured: dict, baseline: dict | None, max_slowdown: float, alpha: flo
     if baseline is not None:
         headers += ["baseline ratio", "change", "p (MWU)", f"verdict (>{max_slowdown:.0%} and p<{alpha})"]
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), failed
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m bench.gate ...`` (the same as ``python -m bench gate ...``)."""
-    parser = argparse.ArgumentParser(prog="python -m bench gate", description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return command(args)
-    except (ValueError, OSError) as error:
-        print(f"error: {str(error).splitlines()[0]}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

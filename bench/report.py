@@ -161,6 +161,73 @@ def quality_table(by_backend: dict[str, list[dict]]) -> str:
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
+# Losses over whole lists (kept here: the report must not import keras).
+LIST_WISE_LOSSES = ("softmax", "poly1_softmax", "list_mle", "approx_ndcg", "neural_ndcg")
+REFERENCE_LOSS = "pairwise_hinge"
+METRIC_FAMILIES = ("ndcg", "dcg", "mrr", "map", "precision", "recall")
+
+
+def _ok_keras(runs: list[dict]) -> list[dict]:
+    return [r for r in runs if r["status"] == "ok" and r.get("impl", "keras") == "keras"]
+
+
+def _per_list(runs: list[dict], loss: str) -> dict[int, list]:
+    return {r["seed"]: r["test_per_list"]["ndcg@5"] for r in runs
+            if r["loss"] == loss and (r.get("test_per_list") or {}).get("ndcg@5")}
+
+
+def listwise_summary(by_backend: dict[str, list[dict]]) -> list[str]:
+    """One line per backend: the best list-wise loss's test NDCG@5 against pairwise_hinge."""
+    lines = []
+    for backend in [b for b in BACKEND_ORDER if b in by_backend]:
+        ok = _ok_keras(by_backend[backend])
+        means = {loss: float(np.mean([r["test"]["ndcg@5"] for r in ok if r["loss"] == loss]))
+                 for loss in LIST_WISE_LOSSES + (REFERENCE_LOSS,) if any(r["loss"] == loss for r in ok)}
+        listwise = [loss for loss in LIST_WISE_LOSSES if loss in means]
+        if not listwise or REFERENCE_LOSS not in means:
+            continue
+        best = max(listwise, key=means.get)
+        test = stats.paired_quality_test(_per_list(ok, best), _per_list(ok, REFERENCE_LOSS))
+        if test is None:
+            verdict = "no per-list results to test the difference"
+        else:
+            significant = stats.significant(test, test.p_value)
+            verdict = (f"paired Wilcoxon p = {test.p_value:.2g} over {test.n_lists} (seed, list) pairs, "
+                       + ("significant" if significant else "not significant") + " at 0.05")
+        lines.append(f"- **{backend}**: best list-wise loss `{best}` {means[best]:.4f} vs "
+                     f"`{REFERENCE_LOSS}` {means[REFERENCE_LOSS]:.4f} (difference "
+                     f"{means[best] - means[REFERENCE_LOSS]:+.4f}; {verdict})")
+    return lines
+
+
+def metrics_at_k_table(runs: list[dict]) -> str:
+    """Every test metric at every k for one backend: means over seeds."""
+    ok = _ok_keras(runs)
+    keys = sorted({key for r in ok for key in r["test"]},
+                  key=lambda k: (METRIC_FAMILIES.index(k.split("@")[0]) if k.split("@")[0] in METRIC_FAMILIES
+                                 else len(METRIC_FAMILIES), k))
+    rows = []
+    for loss in dict.fromkeys(r["loss"] for r in ok):
+        mine = [r for r in ok if r["loss"] == loss]
+        rows.append([f"`{loss}`"] + [f"{np.mean([r['test'][k] for r in mine if r['test'].get(k) is not None]):.4f}"
+                                     for k in keys])
+    randoms = {r["seed"]: r["test_random"] for r in ok if r.get("test_random")}
+    if randoms:
+        rows.append([RANDOM_ROW] + [f"{np.mean([v[k] for v in randoms.values() if k in v]):.4f}" for k in keys])
+    return tabulate(rows, headers=["loss", *keys], tablefmt="github", disable_numparse=True)
+
+
+def metrics_section(by_backend: dict[str, list[dict]], threshold: Any) -> list[str]:
+    lines = [f"Test metrics at k = 1, 3, 5, means over seeds. Binary metrics (MRR, MAP, precision, "
+             f"recall) count a movie as relevant when its label ≥ {threshold} (rating ≥ "
+             f"{1 + 4 * threshold:g}); NDCG and DCG use the graded labels. Ties in the scores are "
+             "scored as the expectation over their random orderings.", ""]
+    for backend in [b for b in BACKEND_ORDER if b in by_backend]:
+        lines += [f"<details><summary>{backend}: all metrics</summary>", "",
+                  metrics_at_k_table(by_backend[backend]), "", "</details>", ""]
+    return lines
+
+
 def environment_table(documents: list[tuple[Path, dict]]) -> str:
     rows = []
     for path, document in documents:
@@ -216,8 +283,11 @@ def render(documents: list[tuple[Path, dict]], figures: Iterable[str] = ()) -> s
         "right after, with its bootstrap 95% CI; see bench/METHOD.md.",
         "",
     ]
+    thresholds = {setting_of(d): d["config"].get("relevance_threshold", 0.75) for _, d in documents}
     for setting in sorted(groups, key=str):
         lines += [f"## {describe_setting(setting)}", "", quality_table(groups[setting]), ""]
+        lines += listwise_summary(groups[setting]) + [""]
+        lines += metrics_section(groups[setting], thresholds.get(setting, 0.75))
     lines += sweep_report.render(documents) + list(figures)
     lines += ["## Where these numbers come from", "", environment_table(documents), ""]
     commands = sorted({d["config"].get("command", "") for _, d in documents})

@@ -108,7 +108,7 @@ def test_command_line_exit_codes(tmp_path):
         paths[name].write_text(json.dumps(doc))
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "bench.compare", *map(str, args)],
+        return subprocess.run([sys.executable, "-m", "bench", "compare", *map(str, args)],
                               capture_output=True, text=True, timeout=120)
 
     ok = run(paths["base"], paths["same"])
