@@ -56,3 +56,30 @@ def test_quality_table_keeps_native_runs_out_of_the_rows():
     table = report.quality_table({"jax": keras_runs + native_runs})
     rows = [line for line in table.splitlines() if line.startswith("| `")]
     assert len(rows) == 1 and "Keras / native" in table.splitlines()[0]
+
+
+def test_best_list_wise_loss_is_reported_against_pairwise_hinge():
+    runs = runs_for({"pairwise_hinge": 0.0, "list_mle": 0.03, "softmax": -0.02, "mse": 0.05})
+    (line,) = report.listwise_summary({"jax": runs})
+    hinge = np.mean([r["test"]["ndcg@5"] for r in runs if r["loss"] == "pairwise_hinge"])
+    mle = np.mean([r["test"]["ndcg@5"] for r in runs if r["loss"] == "list_mle"])
+    # mse is better still, but it is not list-wise
+    assert line.startswith(f"- **jax**: best list-wise loss `list_mle` {mle:.4f} vs `pairwise_hinge` {hinge:.4f}")
+    assert f"difference {mle - hinge:+.4f}" in line and "1200 (seed, list) pairs, significant" in line
+
+
+def test_no_list_wise_line_without_pairwise_hinge():
+    assert report.listwise_summary({"jax": runs_for({"list_mle": 0.0, "softmax": 0.01})}) == []
+
+
+def test_metrics_at_k_table_holds_means_over_seeds():
+    runs = []
+    for seed, value in ((42, 0.5), (43, 0.7)):
+        record = run("softmax", seed, [value])
+        record["test"] = {"ndcg@1": value, "mrr@3": value / 2, "ndcg@5": value}
+        record["test_random"] = {"ndcg@1": 0.1, "mrr@3": 0.2, "ndcg@5": 0.3}
+        runs.append(record)
+    table = report.metrics_at_k_table(runs).splitlines()
+    assert [c.strip() for c in table[0].strip("|").split("|")] == ["loss", "ndcg@1", "ndcg@5", "mrr@3"]
+    assert [c.strip() for c in table[2].strip("|").split("|")] == ["`softmax`", "0.6000", "0.6000", "0.3000"]
+    assert [c.strip() for c in table[3].strip("|").split("|")] == [report.RANDOM_ROW, "0.1000", "0.3000", "0.2000"]
