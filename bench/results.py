@@ -203,6 +203,9 @@ def exclusive(path: Path):
         lock.truncate()
         lock.write(f"pid {os.getpid()}")
         lock.flush()
+        # Temporaries of an earlier writer killed mid-write (SIGKILL); none is in use under the lock.
+        for stale in path.parent.glob(f".{path.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
         try:
             yield
         finally:

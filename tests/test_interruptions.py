@@ -76,6 +76,16 @@ def test_resume_refuses_another_configuration(tmp_path, small, backend, capsys):
     assert out.read_text() == before
 
 
+def test_a_new_writer_removes_temporaries_of_a_killed_one(tmp_path):
+    out = tmp_path / "r.json"
+    stale = tmp_path / ".r.json.abc123.tmp"
+    stale.write_text('{"half')
+    other = tmp_path / ".other.json.abc123.tmp"
+    other.write_text("{}")
+    with results.exclusive(out):
+        assert not stale.exists() and other.exists()
+
+
 def test_a_second_writer_of_the_same_file_is_refused(tmp_path, small, backend, capsys):
     out = tmp_path / "r.json"
     with results.exclusive(out):
@@ -117,12 +127,17 @@ def test_killing_a_run_keeps_every_finished_run(tmp_path, small, backend, sig):
     assert 1 <= len(finished) < len(LOSSES)
     assert [r["loss"] for r in finished] == LOSSES[: len(finished)]
     assert all(r["status"] == "ok" for r in finished)
-    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+    def temporaries():
+        return [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
     if sig != signal.SIGKILL:
         assert "interrupted" in stderr and "--resume" in stderr and "Traceback" not in stderr
-    else:  # a resumed run completes the set without duplicates
+        assert not temporaries()
+    else:  # a resumed run completes the set without duplicates, and clears a half-written temporary
         assert main(_args(small, backend, out, "--resume", losses=LOSSES)) == 0
         assert [r["loss"] for r in results.load(out)["runs"]] == LOSSES
+        assert not temporaries()
 
 
 def test_two_runs_into_one_folder_do_not_clobber(tmp_path, small, backend):
