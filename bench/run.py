@@ -256,8 +256,16 @@ def run_one(config: RunConfig, data: ml.MovieLens, splits: ml.Splits, loss_name:
         record["peak_device_memory_mb"] = device.peak_memory_mb(config.backend)
         record["status"] = "ok"
     except Exception as error:  # one failed run must not stop the others
-        record["error"] = f"{type(error).__name__}: {error}".splitlines()[0][:500]
+        record["error"] = error_line(error)
     return record
+
+
+def error_line(error: Exception) -> str:
+    """One informative line: TensorFlow's first line is often just 'Graph execution error:'."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    detail = next((line for line in lines if not line.endswith(":") and not line.startswith(("[[", "File "))),
+                  lines[0] if lines else "")
+    return f"{type(error).__name__}: {detail}"[:500]
 
 
 def predict(model: keras.Model, lists: ml.Lists, config: RunConfig) -> np.ndarray:

@@ -39,8 +39,12 @@ def test_nan_loss_is_recorded_as_failed_and_the_rest_continue(tmp_path, small, b
     assert [r["loss"] for r in runs] == ["mse", "pairwise_hinge"]
     for run in runs:
         assert run["status"] == "failed"
-        assert "training loss became" in run["error"] or "non-finite" in run["error"]
         assert run["test"] is None
+        reason_given = "training loss became" in run["error"] or "non-finite" in run["error"]
+        # Keras-TF's sparse Adagrad update may error out once the weights blow up: its own reason.
+        tf_error = (backend == "tensorflow" and run["error"].startswith("InvalidArgumentError: ")
+                    and not run["error"].endswith(":"))
+        assert reason_given or tf_error, run["error"]
 
 
 def test_failed_runs_show_as_failed_in_the_report(tmp_path, small, backend):
