@@ -121,7 +121,6 @@ def backend_cells(runs: list[dict], native: list[dict] = (), mark: str = "") -> 
     else:
         medians = [r["step_ms"]["median"] for r in ok if r["step_ms"] and r["step_ms"]["median"]]
         median_ms = float(np.median(medians)) if medians else None
-    batch = ok[0].get("batch_size")
     step = f"{median_ms:.2f}" if median_ms else "–"
     rates = [r["lists_per_s"] for r in ok if r.get("lists_per_s")]
     lists = f"{np.median(rates):,.0f}" if rates else "–"

@@ -22,8 +22,6 @@ def synchronize(model: keras.Model | None = None) -> None:
     """Block until all work dispatched so far has finished."""
     backend = keras.backend.backend()
     if backend == "jax":
-        import jax
-
         # During fit, the JAX trainer holds the newest state in model._jax_state
         # (Keras documents it as the hook for callbacks that need the state).
         # Keras wraps that dict in its own tracking types, which are no JAX

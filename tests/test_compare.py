@@ -3,7 +3,6 @@ mismatched configs refused, ratios compared across machines."""
 
 from __future__ import annotations
 
-import copy
 import json
 import subprocess
 import sys

@@ -89,8 +89,6 @@ class Trainer:
 
 def keras_jit_compile() -> bool:
     """Whether Keras' fit compiles the TensorFlow train step with XLA (jit_compile="auto")."""
-    import keras
-
     from listrank.model import RankingModel
 
     model = RankingModel(3, 3, embedding_dim=2)
