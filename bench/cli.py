@@ -134,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    args = None
     try:
         args = build_parser().parse_args(argv)
         if args.command == "run":
@@ -146,8 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             return {"compare": compare, "gate": gate}[args.command].command(args)
         return command_report(args)
     except KeyboardInterrupt:
-        print("interrupted; every run finished before the interruption is saved "
-              "(continue with --resume)", file=sys.stderr)
+        print(_interrupted_message(args), file=sys.stderr)
         return 130
     except SystemExit:
         raise
@@ -157,6 +157,16 @@ def main(argv: list[str] | None = None) -> int:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"error: {message}", file=sys.stderr)
         return 2
+
+
+def _interrupted_message(args: argparse.Namespace | None) -> str:
+    command = getattr(args, "command", None)
+    if command == "run" and args.out:
+        return (f"interrupted; every run finished before the interruption is saved in {args.out} "
+                "(continue with --resume)")
+    if command == "sweep" and args.out:
+        return f"interrupted; every point finished before the interruption is saved in {args.out}"
+    return "interrupted"
 
 
 def resolve_losses(requested: list[str]) -> tuple[str, ...]:
@@ -179,6 +189,7 @@ def command_run(args: argparse.Namespace) -> int:
     # Imported only now: keras reads KERAS_BACKEND at import time.
     from bench.run import RunConfig, run_benchmark
 
+    args.out = args.out or DEFAULT_RUNS_DIR / f"{backend}.json"
     config = RunConfig(
         backend=backend,
         losses=resolve_losses(args.loss),
@@ -187,7 +198,7 @@ def command_run(args: argparse.Namespace) -> int:
         protocol=args.protocol,
         data_dir=args.data_dir,
         allow_unverified_data=args.allow_unverified_data,
-        out=args.out or DEFAULT_RUNS_DIR / f"{backend}.json",
+        out=args.out,
         batch_size=args.batch_size,
         list_size=args.list_size,
         learning_rate=args.learning_rate,
@@ -277,6 +288,7 @@ def command_sweep(args: argparse.Namespace) -> int:
     if "list-size" in args.axis and max(values["list-size"]) > 1682:
         raise UsageError("a list cannot be longer than the sweep's item vocabulary (1,682 items); "
                          "use --list-sizes of at most 1682")
+    args.out = args.out or DEFAULT_RUNS_DIR / f"sweep-{backend}.json"
     config = SweepConfig(
         backend=backend,
         losses=resolve_losses(args.loss) if args.loss else DEFAULT_LOSSES,
@@ -286,7 +298,7 @@ def command_sweep(args: argparse.Namespace) -> int:
         window_steps=args.window_steps,
         seed=args.seed,
         distribution=args.distribution,
-        out=args.out or DEFAULT_RUNS_DIR / f"sweep-{backend}.json",
+        out=args.out,
     )
     return run_sweep(config, quiet=args.quiet)
 

@@ -16,6 +16,7 @@ rename), so a reader never sees a half-written file.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import fcntl
 import json
 import math
@@ -23,6 +24,8 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from bench import device, machine
 
 SCHEMA = "listrank-bench/1"
 TOP_LEVEL_KEYS = ("schema", "backend", "created", "versions", "machine", "config", "runs")
@@ -32,6 +35,24 @@ RUN_KEYS = ("loss", "seed", "status", "error", "compile_s", "step_ms", "lists_pe
 
 class ResultsError(ValueError):
     """A results file that cannot be used; the message names the file."""
+
+
+def new_document(backend: str, config: dict[str, Any]) -> dict[str, Any]:
+    """A document with no runs yet: ``config``, and where, when and with what it is measured."""
+    return {
+        "schema": SCHEMA,
+        "backend": backend,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "versions": machine.versions(backend),
+        "machine": device.describe_machine(backend),
+        "config": {
+            **config,
+            "peak_device_memory_scope": device.peak_memory_scope(backend),
+            "command": machine.command_line(),
+            "git_commit": machine.git_commit(),
+        },
+        "runs": [],
+    }
 
 
 def json_safe(value: Any) -> Any:

@@ -5,11 +5,8 @@ Imported only after :func:`bench.backend.select` has set the backend.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import datetime
 import math
-import signal
 import sys
 import time
 from pathlib import Path
@@ -18,7 +15,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from bench import device, machine, native, results
+from bench import device, interrupt, machine, native, results
 from bench.native import common as native_common
 from bench.progress import Progress
 from bench.timing import StepTimer
@@ -73,39 +70,28 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
 
 def new_document(config: RunConfig, data: ml.MovieLens, splits: ml.Splits,
                  distributed: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "schema": results.SCHEMA,
-        "backend": config.backend,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "versions": machine.versions(config.backend),
-        "machine": device.describe_machine(config.backend),
-        "config": {
-            "losses": list(config.losses),
-            "seeds": list(config.seeds),
-            "epochs": config.epochs,
-            "protocol": config.protocol,
-            "batch_size": config.batch_size,
-            "list_size": config.list_size,
-            "optimizer": {"name": "adagrad", "learning_rate": config.learning_rate},
-            "embedding_dim": config.embedding_dim,
-            "jit_compile": "auto",
-            "timing_window_steps": config.timing_window,
-            "relevance_threshold": config.relevance_threshold,
-            "dataset": {
-                "name": "ml-100k" if data.verified else "movielens-format (unverified)",
-                "verified": data.verified,
-                "ratings": len(data),
-                "train_lists": len(splits.train),
-                "val_lists": len(splits.val),
-                "test_lists": len(splits.test),
-            },
-            **(distributed or {"distribution": "none", "device_count": 1}),
-            "peak_device_memory_scope": device.peak_memory_scope(config.backend),
-            "command": machine.command_line(),
-            "git_commit": machine.git_commit(),
+    return results.new_document(config.backend, {
+        "losses": list(config.losses),
+        "seeds": list(config.seeds),
+        "epochs": config.epochs,
+        "protocol": config.protocol,
+        "batch_size": config.batch_size,
+        "list_size": config.list_size,
+        "optimizer": {"name": "adagrad", "learning_rate": config.learning_rate},
+        "embedding_dim": config.embedding_dim,
+        "jit_compile": "auto",
+        "timing_window_steps": config.timing_window,
+        "relevance_threshold": config.relevance_threshold,
+        "dataset": {
+            "name": "ml-100k" if data.verified else "movielens-format (unverified)",
+            "verified": data.verified,
+            "ratings": len(data),
+            "train_lists": len(splits.train),
+            "val_lists": len(splits.val),
+            "test_lists": len(splits.test),
         },
-        "runs": [],
-    }
+        **(distributed or {"distribution": "none", "device_count": 1}),
+    })
 
 
 def run_benchmark(config: RunConfig, log=print, resume: bool = False) -> int:
@@ -125,7 +111,7 @@ def run_benchmark(config: RunConfig, log=print, resume: bool = False) -> int:
             seed: dataclasses.replace(s, train=_rows(s.train, device.shard_rows(len(s.train), distributed)))
             for seed, s in splits_by_seed.items()
         }
-    with results.exclusive(config.out), _sigterm_as_interrupt():
+    with results.exclusive(config.out), interrupt.watched():
         document = new_document(config, data, splits_by_seed[config.seeds[0]], distributed)
         if resume:
             document = resumed_document(config.out, document, log)
@@ -135,6 +121,7 @@ def run_benchmark(config: RunConfig, log=print, resume: bool = False) -> int:
         todo = [(seed, loss) for seed in config.seeds for loss in config.losses if (loss, seed) not in done]
         progress = Progress(len(todo), log=log)
         for seed, loss_name in todo:
+            interrupt.check()
             progress.start(f"loss={loss_name} seed={seed} backend={config.backend}")
             record = run_one(config, data, splits_by_seed[seed], loss_name, seed)
             document["runs"].append(record)
@@ -147,6 +134,7 @@ def run_benchmark(config: RunConfig, log=print, resume: bool = False) -> int:
                 document["native_runs"].append(native_record)
                 results.write_atomic(config.out, document)
                 log("    native: " + describe(native_record))
+        interrupt.check()  # one that landed where Python swallowed the KeyboardInterrupt
     failed = [r for r in document["runs"] if r["status"] != "ok"]
     log(f"wrote {config.out}: {len(document['runs']) - len(failed)} ok, {len(failed)} failed")
     native_failed = [r for r in document.get("native_runs", []) if r["status"] != "ok"]
@@ -190,23 +178,6 @@ def resumed_document(path: Path, fresh: dict[str, Any], log) -> dict[str, Any]:
     return fresh
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt():
-    """Turn SIGTERM into KeyboardInterrupt, so both end with the same clean message."""
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def describe(record: dict[str, Any]) -> str:
     if record["status"] != "ok":
         return f"FAILED: {record['error']}"
@@ -233,7 +204,8 @@ def run_one(config: RunConfig, data: ml.MovieLens, splits: ml.Splits, loss_name:
         device.reset_peak_memory(config.backend)
         fit_start = time.perf_counter()
         model.fit(train.inputs(), train.label, batch_size=config.batch_size, epochs=config.epochs,
-                  shuffle=True, verbose=0, callbacks=[timer, guard])
+                  shuffle=True, verbose=0,
+                  callbacks=[timer, guard, interrupt.StopWhenInterrupted()])
         record["train_s"] = round(time.perf_counter() - fit_start, 3)
         record["epoch_loss"] = guard.epoch_losses
         record["compile_s"] = timer.compile_s

@@ -17,16 +17,15 @@ Imported only after :func:`bench.backend.select` has set the backend.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import time
 from pathlib import Path
 from typing import Any
 
 import keras
 
-from bench import device, machine, results
+from bench import device, interrupt, machine, results
 from bench.progress import Progress
-from bench.run import NonFiniteLossGuard
+from bench.run import NonFiniteLossGuard, error_line
 from bench.timing import StepTimer
 from listrank import losses
 from listrank import synthetic
@@ -98,39 +97,28 @@ def dataset_for(config: SweepConfig, point: Point) -> synthetic.SyntheticSpec:
 
 def new_document(config: SweepConfig, distributed: dict[str, Any]) -> dict[str, Any]:
     base_spec = dataset_for(config, config.base)
-    return {
-        "schema": results.SCHEMA,
-        "backend": config.backend,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "versions": machine.versions(config.backend),
-        "machine": device.describe_machine(config.backend),
-        "config": {
-            "sweep": {
-                "axes": [AXES[a] for a in config.axes],
-                "values": {AXES[a]: list(config.values[a]) for a in config.axes},
-                "base": dataclasses.asdict(config.base),
-                "windows": config.windows,
-                "steps_per_point": config.steps,
-            },
-            "losses": list(config.losses),
-            "seeds": [config.seed],
-            "epochs": None,
-            "protocol": "timing",
-            "batch_size": None,
-            "list_size": None,
-            "optimizer": {"name": "adagrad", "learning_rate": config.learning_rate},
-            "embedding_dim": None,
-            "jit_compile": "auto",
-            "timing_window_steps": config.window_steps,
-            "dataset": {**base_spec.as_dict(), "name": "synthetic",
-                        "note": "per point: items = vocab_size, min_ratings_per_user = max(20, list_size)"},
-            **distributed,
-            "peak_device_memory_scope": device.peak_memory_scope(config.backend),
-            "command": machine.command_line(),
-            "git_commit": machine.git_commit(),
+    return results.new_document(config.backend, {
+        "sweep": {
+            "axes": [AXES[a] for a in config.axes],
+            "values": {AXES[a]: list(config.values[a]) for a in config.axes},
+            "base": dataclasses.asdict(config.base),
+            "windows": config.windows,
+            "steps_per_point": config.steps,
         },
-        "runs": [],
-    }
+        "losses": list(config.losses),
+        "seeds": [config.seed],
+        "epochs": None,
+        "protocol": "timing",
+        "batch_size": None,
+        "list_size": None,
+        "optimizer": {"name": "adagrad", "learning_rate": config.learning_rate},
+        "embedding_dim": None,
+        "jit_compile": "auto",
+        "timing_window_steps": config.window_steps,
+        "dataset": {**base_spec.as_dict(), "name": "synthetic",
+                    "note": "per point: items = vocab_size, min_ratings_per_user = max(20, list_size)"},
+        **distributed,
+    })
 
 
 def run_sweep(config: SweepConfig, quiet: bool = False) -> int:
@@ -141,26 +129,29 @@ def run_sweep(config: SweepConfig, quiet: bool = False) -> int:
             raise device.DistributionError(
                 f"batch size {point.batch_size} does not split evenly over "
                 f"{distributed['device_count']} devices; choose batch sizes that are multiples of it")
-    document = new_document(config, distributed)
-    results.write_atomic(config.out, document)
-    work = [(axis, point, loss) for axis, point in config.points() for loss in config.losses]
-    weights = [1.0 + point.batch_size * point.list_size / 5120 for _, point, _ in work]
-    progress = Progress(len(work), quiet=quiet, total_weight=sum(weights))
-    lists_cache: dict[tuple, Any] = {}
-    for (axis, point, loss_name), weight in zip(work, weights):
-        progress.start(f"loss={loss_name} seed={config.seed} {AXES[axis]}={getattr(point, AXES[axis])} "
-                       f"backend={config.backend}")
-        spec = dataset_for(config, point)
-        key = (spec, point.list_size, point.batch_size)
-        if key not in lists_cache:
-            lists_cache.clear()  # one point's lists at a time
-            lists_cache[key] = synthetic.train_lists(
-                spec, list_size=point.list_size, count=point.batch_size * config.steps, seed=config.seed)
-        record = time_point(config, spec, lists_cache[key], point, loss_name, distributed)
-        record["axis"] = AXES[axis]
-        document["runs"].append(record)
+    with results.exclusive(config.out), interrupt.watched():
+        document = new_document(config, distributed)
         results.write_atomic(config.out, document)
-        progress.finish(describe(record), weight)
+        work = [(axis, point, loss) for axis, point in config.points() for loss in config.losses]
+        weights = [1.0 + point.batch_size * point.list_size / 5120 for _, point, _ in work]
+        progress = Progress(len(work), quiet=quiet, total_weight=sum(weights))
+        lists_cache: dict[tuple, Any] = {}
+        for (axis, point, loss_name), weight in zip(work, weights):
+            interrupt.check()
+            progress.start(f"loss={loss_name} seed={config.seed} {AXES[axis]}={getattr(point, AXES[axis])} "
+                           f"backend={config.backend}")
+            spec = dataset_for(config, point)
+            key = (spec, point.list_size, point.batch_size)
+            if key not in lists_cache:
+                lists_cache.clear()  # one point's lists at a time
+                lists_cache[key] = synthetic.train_lists(
+                    spec, list_size=point.list_size, count=point.batch_size * config.steps, seed=config.seed)
+            record = time_point(config, spec, lists_cache[key], point, loss_name, distributed)
+            record["axis"] = AXES[axis]
+            document["runs"].append(record)
+            results.write_atomic(config.out, document)
+            progress.finish(describe(record), weight)
+        interrupt.check()  # one that landed where Python swallowed the KeyboardInterrupt
     failed = [r for r in document["runs"] if r["status"] != "ok"]
     progress.line(f"wrote {config.out}: {len(work) - len(failed)} ok, {len(failed)} failed "
                   f"in {progress.elapsed():.0f}s")
@@ -189,7 +180,7 @@ def time_point(config: SweepConfig, spec: synthetic.SyntheticSpec, lists, point:
         device.reset_peak_memory(config.backend)
         start = time.perf_counter()
         model.fit(lists.inputs(), lists.label, batch_size=point.batch_size, epochs=1, shuffle=True,
-                  verbose=0, callbacks=[timer, guard])
+                  verbose=0, callbacks=[timer, guard, interrupt.StopWhenInterrupted()])
         record["train_s"] = round(time.perf_counter() - start, 3)
         record["epoch_loss"] = guard.epoch_losses
         record["compile_s"] = timer.compile_s
@@ -208,7 +199,7 @@ def time_point(config: SweepConfig, spec: synthetic.SyntheticSpec, lists, point:
         record["items_per_s"] = record["lists_per_s"] * point.list_size
         record["status"] = "ok"
     except Exception as error:  # one failed point must not stop the sweep
-        record["error"] = f"{type(error).__name__}: {error}".splitlines()[0][:500]
+        record["error"] = error_line(error)
     finally:
         # Free the model; clear_session also forgets the distribution, so set it again.
         active = keras.distribution.distribution()

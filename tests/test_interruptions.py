@@ -144,6 +144,66 @@ def test_killing_a_run_keeps_every_finished_run(tmp_path, small, backend, sig):
         assert not temporaries()
 
 
+def _swallowed_interrupt() -> None:
+    """A SIGINT whose KeyboardInterrupt lands where a library swallows it (a finalizer, a broad except)."""
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)  # the handler runs here, at the latest
+    except KeyboardInterrupt:
+        return
+    pytest.fail("SIGINT did not raise KeyboardInterrupt")
+
+
+def _after_call(function, when):
+    def wrapped(*args, **kwargs):
+        result = function(*args, **kwargs)
+        if when(*args, **kwargs):
+            _swallowed_interrupt()
+        return result
+    return wrapped
+
+
+def test_an_interrupt_swallowed_during_training_stops_at_the_next_batch(tmp_path, small, backend, capsys,
+                                                                        monkeypatch):
+    from bench.timing import StepTimer
+
+    out = tmp_path / "r.json"
+    calls = []
+    monkeypatch.setattr(StepTimer, "on_train_batch_begin", _after_call(
+        StepTimer.on_train_batch_begin, lambda timer, batch, logs=None: calls.append(batch) or len(calls) == 30))
+    # 1,500 training lists in batches of 64: 24 steps per epoch, so batch 30 is in mse's second epoch
+    code = main(_args(small, backend, out, "--no-native", "--epochs", "3", "--batch-size", "64", losses=LOSSES))
+    err = capsys.readouterr().err
+    assert code == 130 and "interrupted" in err and "--resume" in err
+    assert len(calls) == 30  # not one batch more
+    assert results.load(out)["runs"] == []
+
+
+def test_an_interrupt_swallowed_in_the_last_run_still_ends_the_command_as_interrupted(
+        tmp_path, small, backend, capsys, monkeypatch):
+    import bench.run
+
+    out = tmp_path / "r.json"
+    monkeypatch.setattr(bench.run, "run_one", _after_call(
+        bench.run.run_one, lambda config, data, splits, loss_name, seed: loss_name == "pairwise_hinge"))
+    code = main(_args(small, backend, out, "--no-native", losses=("mse", "pairwise_hinge")))
+    err = capsys.readouterr().err
+    assert code == 130 and "interrupted" in err
+    assert [r["loss"] for r in results.load(out)["runs"]] == ["mse", "pairwise_hinge"]
+
+
+def test_an_interrupt_swallowed_in_a_sweep_stops_it_after_the_point(tmp_path, backend, capsys, monkeypatch):
+    import bench.sweep
+
+    out = tmp_path / "s.json"
+    monkeypatch.setattr(bench.sweep, "time_point", _after_call(bench.sweep.time_point, lambda *a: True))
+    code = main(["sweep", "--backend", backend, "--loss", "mse", "--axis", "list-size", "--list-sizes", "5", "10",
+                 "--windows", "1", "--window-steps", "1", "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 130 and f"interrupted; every point finished before the interruption is saved in {out}" in err
+    assert [r["point"]["list_size"] for r in results.load(out)["runs"]] == [5]
+
+
 def test_two_runs_into_one_folder_do_not_clobber(tmp_path, small, backend):
     first = _start(small, backend, tmp_path / "a.json", ["mse"])
     second = _start(small, backend, tmp_path / "b.json", ["list_mle"])
