@@ -158,37 +158,32 @@ def _setting_figures(setting_text: str, documents: list[dict], folder: Path) -> 
     backends = sweep_report.ordered_backends(b for b, _ in runs)
     losses = list(dict.fromkeys(loss for _, loss in runs))
     tag = slug(setting_text)
-    made = []
+
+    def figure(name, caption, value, kind, ylabel, whiskers, decorate=None):
+        fig, ax = plt.subplots(figsize=(max(7, 0.9 * len(losses) + 3), 4.8))
+        _grouped(ax, losses, backends, value, kind)
+        if decorate:
+            decorate(ax)
+        ax.set_ylabel(ylabel)
+        _title(fig, f"{caption} per loss and backend — {setting_text}\n({whiskers})", documents)
+        _save(fig, folder, f"{name}-{tag}")
+        return f"{name}-{tag}", f"{caption} per loss and backend ({setting_text})"
 
     def step(backend, loss):
         found = runs.get((backend, loss))
         return _median_ci([r.get("step_samples_ms") or [] for r in found]) if found else None
-
-    fig, ax = plt.subplots(figsize=(max(7, 0.9 * len(losses) + 3), 4.8))
-    _grouped(ax, losses, backends, step, "bar")
-    ax.set_ylabel("training step time (ms/step, median)")
-    _title(fig, f"Step time per loss and backend — {setting_text}\n"
-                "(whiskers: 95% bootstrap CI of the median over timing windows)", documents)
-    _save(fig, folder, f"step-time-{tag}")
-    made.append((f"step-time-{tag}", f"Training step time per loss and backend ({setting_text})"))
 
     def ndcg(backend, loss):
         found = runs.get((backend, loss))
         values = [r["test"]["ndcg@5"] for r in found or [] if r.get("test")]
         return _mean_ci(values)
 
-    fig, ax = plt.subplots(figsize=(max(7, 0.9 * len(losses) + 3), 4.8))
-    _grouped(ax, losses, backends, ndcg, "point")
-    random = [r["test_random"]["ndcg@5"] for rs in runs.values() for r in rs if r.get("test_random")]
-    if random:
-        ax.axhline(float(np.mean(random)), color="grey", linestyle="--", linewidth=1,
-                   label="random scores")
-        ax.legend(title="backend", fontsize=8)
-    ax.set_ylabel("test NDCG@5 (mean over seeds)")
-    _title(fig, f"Test NDCG@5 per loss and backend — {setting_text}\n"
-                "(whiskers: Student-t 95% CI over seeds)", documents)
-    _save(fig, folder, f"ndcg-{tag}")
-    made.append((f"ndcg-{tag}", f"Test NDCG@5 per loss and backend ({setting_text})"))
+    def random_line(ax):
+        random = [r["test_random"]["ndcg@5"] for rs in runs.values() for r in rs if r.get("test_random")]
+        if random:
+            ax.axhline(float(np.mean(random)), color="grey", linestyle="--", linewidth=1,
+                       label="random scores")
+            ax.legend(title="backend", fontsize=8)
 
     def compile_time(backend, loss):
         values = [r["compile_s"] for r in runs.get((backend, loss), []) if r.get("compile_s")]
@@ -196,14 +191,14 @@ def _setting_figures(setting_text: str, documents: list[dict], folder: Path) -> 
             return None
         return float(np.median(values)), float(np.min(values)), float(np.max(values))
 
-    fig, ax = plt.subplots(figsize=(max(7, 0.9 * len(losses) + 3), 4.8))
-    _grouped(ax, losses, backends, compile_time, "bar")
-    ax.set_ylabel("first step incl. tracing and compilation (s)")
-    _title(fig, f"Compile time per loss and backend — {setting_text}\n"
-                "(bars: median over seeds; whiskers: min–max)", documents)
-    _save(fig, folder, f"compile-{tag}")
-    made.append((f"compile-{tag}", f"Compile (first step) time per loss and backend ({setting_text})"))
-    return made
+    return [
+        figure("step-time", "Training step time", step, "bar", "training step time (ms/step, median)",
+               "whiskers: 95% bootstrap CI of the median over timing windows"),
+        figure("ndcg", "Test NDCG@5", ndcg, "point", "test NDCG@5 (mean over seeds)",
+               "whiskers: Student-t 95% CI over seeds", decorate=random_line),
+        figure("compile", "Compile (first step) time", compile_time, "bar",
+               "first step incl. tracing and compilation (s)", "bars: median over seeds; whiskers: min–max"),
+    ]
 
 
 def _sweep_figures(documents: list[tuple[Path, dict]], folder: Path) -> list[tuple[str, str]]:
