@@ -30,6 +30,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 matplotlib.rcParams["svg.fonttype"] = "none"  # SVG text stays text: smaller, searchable
+matplotlib.rcParams["svg.hashsalt"] = "listrank"  # stable SVG ids: re-rendering unchanged data changes no file
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
