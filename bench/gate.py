@@ -25,7 +25,6 @@ previous step took.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import sys
@@ -78,7 +77,7 @@ def command(args: argparse.Namespace) -> int:
     if backend is None:
         raise ValueError("no backend given; pass --backend (jax, tensorflow, torch) or set KERAS_BACKEND")
     if args.blocks < 4:
-        raise ValueError(f"--blocks {args.blocks} is too few for a significance test; use 4 or more (default 10)")
+        raise ValueError(f"--blocks {args.blocks} is too few for a significance test; use 4 or more (default 12)")
     max_slowdown = stats.parse_fraction(args.max_slowdown)
     slowdown = injected_slowdown()
     if slowdown and args.write_baseline:
@@ -175,7 +174,7 @@ def store_baseline(path: Path, measured: dict[str, Any]) -> None:
 def measure(backend: str, losses: list[str], blocks: int, windows: int, data_dir, slowdown: float) -> dict[str, Any]:
     import keras
 
-    from bench import machine
+    from bench import machine, results
     from bench.native import common
     from bench.native import supports
     from bench.run import RunConfig
@@ -268,9 +267,7 @@ def measure(backend: str, losses: list[str], blocks: int, windows: int, data_dir
     return {
         "schema": SCHEMA,
         "backend": backend,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "versions": machine.versions(backend),
-        "machine": machine.machine(backend),
+        **results.stamp(backend),
         "config": {"threads": os.environ.get("OMP_NUM_THREADS"), "blocks": blocks, "windows_per_block": windows, "steps_per_epoch": steps, "batch_size": config.batch_size,
                    "timing_window_steps": config.timing_window, "protocol": config.protocol,
                    "seed": 42, "command": " ".join([Path(sys.executable).name, "-m", "bench", *sys.argv[1:]]),

@@ -37,14 +37,21 @@ class ResultsError(ValueError):
     """A results file that cannot be used; the message names the file."""
 
 
+def stamp(backend: str) -> dict[str, Any]:
+    """When, with which versions and on what machine a measurement is made."""
+    return {
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "versions": machine.versions(backend),
+        "machine": device.describe_machine(backend),
+    }
+
+
 def new_document(backend: str, config: dict[str, Any]) -> dict[str, Any]:
     """A document with no runs yet: ``config``, and where, when and with what it is measured."""
     return {
         "schema": SCHEMA,
         "backend": backend,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "versions": machine.versions(backend),
-        "machine": device.describe_machine(backend),
+        **stamp(backend),
         "config": {
             **config,
             "peak_device_memory_scope": device.peak_memory_scope(backend),
