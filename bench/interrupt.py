@@ -5,9 +5,10 @@ that is inside a finalizer (``__del__``, a weakref callback) or a library's
 broad ``except``, the ``KeyboardInterrupt`` it raises is swallowed ("Exception
 ignored in ...") and the run would carry on and exit 0 as if never
 interrupted. So the handler also remembers the signal, and the harness asks
-again between batches (:class:`StopWhenInterrupted`) and between runs
-(:func:`check`): a lost ``KeyboardInterrupt`` is raised again at the next
-such point.
+again between batches (:class:`StopWhenInterrupted`), between runs
+(:func:`check`) and when the watch ends: a lost ``KeyboardInterrupt`` is
+raised again at the next such point, without Python's "Exception ignored"
+traceback.
 
 Imported only after :func:`bench.backend.select` has set the backend.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,18 +39,32 @@ def check() -> None:
 
 @contextlib.contextmanager
 def watched() -> Iterator[None]:
-    """Within: SIGINT and SIGTERM raise ``KeyboardInterrupt`` and are remembered for :func:`check`."""
+    """Within: SIGINT and SIGTERM raise ``KeyboardInterrupt`` and are remembered for :func:`check`.
+
+    A remembered interruption that Python could not raise (it reports those as
+    "Exception ignored in ..." with a traceback) is not printed: it is raised
+    again at the next check.
+    """
     _received.clear()
     try:
         previous = {sig: signal.signal(sig, _handle) for sig in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:  # not the main thread: signals cannot be handled here
         yield
         return
+    previous_hook = sys.unraisablehook
+
+    def unraisable(report: Any) -> None:
+        if not (isinstance(report.exc_value, KeyboardInterrupt) and _received):
+            previous_hook(report)
+
+    sys.unraisablehook = unraisable
     try:
         yield
+        check()  # one that arrived after the last check
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        sys.unraisablehook = previous_hook
         _received.clear()
 
 

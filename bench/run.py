@@ -134,7 +134,6 @@ def run_benchmark(config: RunConfig, log=print, resume: bool = False) -> int:
                 document["native_runs"].append(native_record)
                 results.write_atomic(config.out, document)
                 log("    native: " + describe(native_record))
-        interrupt.check()  # one that landed where Python swallowed the KeyboardInterrupt
     failed = [r for r in document["runs"] if r["status"] != "ok"]
     log(f"wrote {config.out}: {len(document['runs']) - len(failed)} ok, {len(failed)} failed")
     native_failed = [r for r in document.get("native_runs", []) if r["status"] != "ok"]

@@ -151,7 +151,6 @@ def run_sweep(config: SweepConfig, quiet: bool = False) -> int:
             document["runs"].append(record)
             results.write_atomic(config.out, document)
             progress.finish(describe(record), weight)
-        interrupt.check()  # one that landed where Python swallowed the KeyboardInterrupt
     failed = [r for r in document["runs"] if r["status"] != "ok"]
     progress.line(f"wrote {config.out}: {len(work) - len(failed)} ok, {len(failed)} failed "
                   f"in {progress.elapsed():.0f}s")
