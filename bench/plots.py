@@ -34,18 +34,12 @@ matplotlib.rcParams["svg.hashsalt"] = "listrank"  # stable SVG ids: re-rendering
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bench import sweep_report  # noqa: E402
+from bench import stats, sweep_report  # noqa: E402
 
 FORMATS = ("png", "svg")
 DPI = 110
 COLORS = {"jax": "#1f77b4", "tensorflow": "#ff7f0e", "torch": "#d62728"}
 MARKERS = {"jax": "o", "tensorflow": "s", "torch": "^"}
-
-try:  # bootstrap / Student-t CIs where bench.stats (and scipy) are installed
-    from bench import stats as _stats
-except ImportError:  # pragma: no cover - the report env without scipy
-    _stats = None
-
 
 def _color(backend: str) -> str:
     return COLORS.get(backend, "#555555")
@@ -92,27 +86,8 @@ def _save(fig, folder: Path, name: str) -> list[Path]:
     return paths
 
 
-def _median_ci(per_run_samples: list[list[float]]) -> tuple[float, float, float] | None:
-    per_run_samples = [s for s in per_run_samples if s]
-    if not per_run_samples:
-        return None
-    if _stats is not None:
-        estimate = _stats.median_ci(per_run_samples)
-        if estimate is not None:
-            return estimate.value, estimate.low, estimate.high
-    pooled = np.concatenate([np.asarray(s, dtype=float) for s in per_run_samples])
-    return float(np.median(pooled)), float(np.percentile(pooled, 10)), float(np.percentile(pooled, 90))
-
-
-def _mean_ci(values: list[float]) -> tuple[float, float, float] | None:
-    if not values:
-        return None
-    if _stats is not None:
-        estimate = _stats.mean_ci(values)
-        if estimate is not None:
-            return estimate.value, estimate.low, estimate.high
-    mean = float(np.mean(values))
-    return mean, math.nan, math.nan
+def _interval(estimate: stats.Estimate | None) -> tuple[float, float, float] | None:
+    return None if estimate is None else (estimate.value, estimate.low, estimate.high)
 
 
 def _grouped(ax, losses: list[str], backends: list[str],
@@ -172,12 +147,12 @@ def _setting_figures(setting_text: str, documents: list[dict], folder: Path) -> 
 
     def step(backend, loss):
         found = runs.get((backend, loss))
-        return _median_ci([r.get("step_samples_ms") or [] for r in found]) if found else None
+        return _interval(stats.median_ci([r.get("step_samples_ms") or [] for r in found])) if found else None
 
     def ndcg(backend, loss):
         found = runs.get((backend, loss))
         values = [r["test"]["ndcg@5"] for r in found or [] if r.get("test")]
-        return _mean_ci(values)
+        return _interval(stats.mean_ci(values))
 
     def random_line(ax):
         random = [r["test_random"]["ndcg@5"] for rs in runs.values() for r in rs if r.get("test_random")]
