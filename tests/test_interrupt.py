@@ -10,16 +10,7 @@ import time
 import pytest
 
 from bench import interrupt
-
-
-def _swallow(sig: signal.Signals) -> None:
-    """Deliver ``sig`` to this process and drop its KeyboardInterrupt, as a finalizer would."""
-    try:
-        os.kill(os.getpid(), sig)
-        time.sleep(1)  # the handler runs here, at the latest
-    except KeyboardInterrupt:
-        return
-    pytest.fail(f"{sig.name} did not raise KeyboardInterrupt")
+from tests.signals import swallow
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -27,7 +18,7 @@ def test_a_swallowed_signal_is_raised_again_by_check(sig):
     with pytest.raises(KeyboardInterrupt, match=sig.name):  # and once more as the watch ends
         with interrupt.watched():
             interrupt.check()  # nothing received yet
-            _swallow(sig)
+            swallow(sig)
             with pytest.raises(KeyboardInterrupt, match=sig.name):
                 interrupt.check()
             with pytest.raises(KeyboardInterrupt):  # and again, until the watch ends
@@ -78,7 +69,7 @@ def test_leaving_raises_a_swallowed_signal_restores_the_handlers_and_forgets_it(
     hook = sys.unraisablehook
     with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
         with interrupt.watched():
-            _swallow(signal.SIGTERM)
+            swallow(signal.SIGTERM)
     assert {sig: signal.getsignal(sig) for sig in before} == before
     assert sys.unraisablehook is hook
     interrupt.check()  # does not raise outside
@@ -87,6 +78,6 @@ def test_leaving_raises_a_swallowed_signal_restores_the_handlers_and_forgets_it(
 def test_a_new_watch_starts_clean():
     with pytest.raises(KeyboardInterrupt):
         with interrupt.watched():
-            _swallow(signal.SIGINT)
+            swallow(signal.SIGINT)
     with interrupt.watched():
         interrupt.check()

@@ -15,6 +15,7 @@ import pytest
 from bench import results
 from bench.cli import main
 from tests.movielens_files import random_movielens
+from tests.signals import swallow
 
 LOSSES = ["mse", "pairwise_hinge", "pairwise_logistic", "list_mle"]
 
@@ -144,21 +145,11 @@ def test_killing_a_run_keeps_every_finished_run(tmp_path, small, backend, sig):
         assert not temporaries()
 
 
-def _swallowed_interrupt() -> None:
-    """A SIGINT whose KeyboardInterrupt lands where a library swallows it (a finalizer, a broad except)."""
-    try:
-        os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(1)  # the handler runs here, at the latest
-    except KeyboardInterrupt:
-        return
-    pytest.fail("SIGINT did not raise KeyboardInterrupt")
-
-
 def _after_call(function, when):
     def wrapped(*args, **kwargs):
         result = function(*args, **kwargs)
         if when(*args, **kwargs):
-            _swallowed_interrupt()
+            swallow(signal.SIGINT)
         return result
     return wrapped
 
