@@ -300,10 +300,7 @@ def write_report(paths: Iterable[Path], out: Path) -> int:
         print("error: no valid results files to report; run `python -m bench run` first", file=sys.stderr)
         return 2
     text = render(documents, _figures(documents, out.parent / "figures"))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    results.write_text_atomic(out, text)
     print(f"wrote {out} from {len(documents)} results file(s)")
     return 1 if rejected else 0
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import pytest
 
@@ -27,6 +29,18 @@ def test_round_trip(tmp_path):
     results.write_atomic(path, _document([_run()]))
     assert results.load(path)["runs"][0]["loss"] == "mse"
     assert [p.name for p in path.parent.iterdir()] == ["r.json"]  # no temporary left behind
+
+
+def test_written_files_get_the_mode_a_plain_open_gives(tmp_path):
+    umask = os.umask(0o027)
+    try:
+        results.write_atomic(tmp_path / "r.json", _document([_run()]))
+        results.write_text_atomic(tmp_path / "README.md", "# results\n")
+    finally:
+        os.umask(umask)
+    for name in ("r.json", "README.md"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o640  # 0o666 & ~0o027, not mkstemp's 0o600
+    assert (tmp_path / "README.md").read_text() == "# results\n"
 
 
 def test_non_finite_numbers_are_written_as_strings(tmp_path):
