@@ -257,8 +257,8 @@ def measure(backend: str, losses: list[str], blocks: int, windows: int, data_dir
                 n = native_epoch(trainer, block + 1)
                 k = keras_epoch(model, extra)
             entry = per_loss[loss]
-            entry["keras_ms"].append([round(v, 4) for v in k])
-            entry["native_ms"].append([round(v, 4) for v in n])
+            entry["keras_ms"].append(list(k))
+            entry["native_ms"].append(list(n))
             entry["block_ratios"].append(round(float(np.median(k) / np.median(n)), 5))
     for entry in per_loss.values():
         entry["ratio"] = float(np.median(entry["block_ratios"]))

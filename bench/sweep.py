@@ -184,7 +184,7 @@ def time_point(config: SweepConfig, spec: synthetic.SyntheticSpec, lists, point:
         record["epoch_loss"] = guard.epoch_losses
         record["compile_s"] = timer.compile_s
         record["step_ms"] = timer.summary()
-        record["step_samples_ms"] = [round(s, 4) for s in timer.samples_ms]
+        record["step_samples_ms"] = list(timer.samples_ms)
         record["peak_rss_mb"] = machine.peak_rss_mb()
         record["peak_device_memory_mb"] = device.peak_memory_mb(config.backend)
         if guard.reason:

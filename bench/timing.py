@@ -17,6 +17,8 @@ from typing import Any
 import keras
 import numpy as np
 
+SAMPLE_DECIMALS = 4  # ms, i.e. 0.1 µs: far below timer noise
+
 
 def synchronize(model: keras.Model | None = None) -> None:
     """Block until all work dispatched so far has finished."""
@@ -83,7 +85,10 @@ class StepTimer(keras.callbacks.Callback):
             self.sync()
             now = time.perf_counter()
             if self._window_clean:
-                self.samples_ms.append((now - self._window_start) * 1000.0 / self.window)
+                # Stored rounded (0.1 µs) so that the summary and the saved samples agree
+                # exactly: a report recomputes the median from the saved samples.
+                self.samples_ms.append(round((now - self._window_start) * 1000.0 / self.window,
+                                             SAMPLE_DECIMALS))
             self._open_window(now)
         if step >= 1:
             self._window_steps += 1

@@ -36,6 +36,9 @@ def test_windows_exclude_the_compile_step_and_partial_batches():
     assert summary["window_steps"] == 2
     assert all(s > 0 for s in timer.samples_ms)
     assert summary["p10"] <= summary["median"] <= summary["p90"]
+    # The summary is exactly what a report recomputes from the saved samples.
+    assert all(s == round(s, 4) for s in timer.samples_ms)
+    assert summary["median"] == float(np.median(timer.samples_ms))
 
 
 def test_full_batches_keep_every_window():
