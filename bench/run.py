@@ -207,9 +207,7 @@ def run_one(config: RunConfig, data: ml.MovieLens, splits: ml.Splits, loss_name:
                   callbacks=[timer, guard, interrupt.StopWhenInterrupted()])
         record["train_s"] = round(time.perf_counter() - fit_start, 3)
         record["epoch_loss"] = guard.epoch_losses
-        record["compile_s"] = timer.compile_s
-        record["step_ms"] = timer.summary()
-        record["step_samples_ms"] = list(timer.samples_ms)
+        record.update(timer.record_fields())
         if guard.reason:
             record["error"] = guard.reason
             return record

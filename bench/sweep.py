@@ -182,9 +182,7 @@ def time_point(config: SweepConfig, spec: synthetic.SyntheticSpec, lists, point:
                   verbose=0, callbacks=[timer, guard, interrupt.StopWhenInterrupted()])
         record["train_s"] = round(time.perf_counter() - start, 3)
         record["epoch_loss"] = guard.epoch_losses
-        record["compile_s"] = timer.compile_s
-        record["step_ms"] = timer.summary()
-        record["step_samples_ms"] = list(timer.samples_ms)
+        record.update(timer.record_fields())
         record["peak_rss_mb"] = machine.peak_rss_mb()
         record["peak_device_memory_mb"] = device.peak_memory_mb(config.backend)
         if guard.reason:

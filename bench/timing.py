@@ -109,6 +109,11 @@ class StepTimer(keras.callbacks.Callback):
         self._window_steps = 0
         self._window_clean = True
 
+    def record_fields(self) -> dict[str, Any]:
+        """What a results record keeps of the timing: compile time, summary and the samples."""
+        return {"compile_s": self.compile_s, "step_ms": self.summary(),
+                "step_samples_ms": list(self.samples_ms)}
+
     def summary(self) -> dict[str, float | int | None]:
         """Median, p10, p90 ms/step over the windows, and their count."""
         if not self.samples_ms:

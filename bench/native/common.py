@@ -146,9 +146,7 @@ def run_native(config, splits: ml.Splits, num_users: int, num_movies: int, loss_
                                     batch_size=config.batch_size, window=config.timing_window, seed=seed)
         record["train_s"] = round(time.perf_counter() - started, 3)
         record["epoch_loss"] = epoch_losses
-        record["compile_s"] = timer.compile_s
-        record["step_ms"] = timer.summary()
-        record["step_samples_ms"] = list(timer.samples_ms)
+        record.update(timer.record_fields())
         if not all(math.isfinite(v) for v in epoch_losses):
             record["error"] = f"training loss became {epoch_losses[-1]}"
             return record
