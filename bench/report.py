@@ -63,11 +63,6 @@ def mean_spread(values: list[float]) -> str:
     return f"{estimate.value:.4f} ± {estimate.half_width():.4f} (n={len(values)})"
 
 
-def step_ci_cell(ok: list[dict]) -> str:
-    estimate = stats.median_ci([r.get("step_samples_ms") or [] for r in ok])
-    return f"[{estimate.low:.2f}, {estimate.high:.2f}]" if estimate else "–"
-
-
 def ratio_cell(ok: list[dict], native: list[dict]) -> str:
     """Keras / native median step time with a bootstrap 95% CI (same process, same lists)."""
     native_ok = [r for r in native if r["status"] == "ok" and r.get("step_samples_ms")]
@@ -115,17 +110,18 @@ def backend_cells(runs: list[dict], native: list[dict] = (), mark: str = "") -> 
         ndcg += f" {mark}"
     if failed:
         ndcg += f"; {failed} failed"
-    samples = [s for r in ok for s in r.get("step_samples_ms") or []]
-    if samples:
-        median_ms = float(np.median(samples))
+    estimate = stats.median_ci([r.get("step_samples_ms") or [] for r in ok])  # median of all samples
+    if estimate:
+        median_ms = estimate.value
     else:
         medians = [r["step_ms"]["median"] for r in ok if r["step_ms"] and r["step_ms"]["median"]]
         median_ms = float(np.median(medians)) if medians else None
     step = f"{median_ms:.2f}" if median_ms else "–"
+    step_ci = f"[{estimate.low:.2f}, {estimate.high:.2f}]" if estimate else "–"
     rates = [r["lists_per_s"] for r in ok if r.get("lists_per_s")]
     lists = f"{np.median(rates):,.0f}" if rates else "–"
     compile_s = f"{np.median([r['compile_s'] for r in ok]):.2f}"
-    return [ndcg, step, lists, compile_s, step_ci_cell(ok), ratio_cell(ok, native)]
+    return [ndcg, step, lists, compile_s, step_ci, ratio_cell(ok, native)]
 
 
 def quality_table(by_backend: dict[str, list[dict]]) -> str:
