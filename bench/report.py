@@ -98,6 +98,11 @@ def significance_marks(runs: list[dict], alpha: float = 0.05) -> dict[str, str]:
     return marks
 
 
+def _is_keras(run: dict) -> bool:
+    """A Keras run, not a native baseline (files from before the baselines have no "impl")."""
+    return run.get("impl", "keras") == "keras"
+
+
 def backend_cells(runs: list[dict], native: list[dict] = (), mark: str = "") -> list[str]:
     """NDCG@5, ms/step, lists/s, compile s, ms/step 95% CI, Keras/native for one (loss, backend)."""
     ok = [r for r in runs if r["status"] == "ok"]
@@ -135,7 +140,7 @@ def quality_table(by_backend: dict[str, list[dict]]) -> str:
     for backend in backends:
         headers += [f"{backend}<br>NDCG@5", f"{backend}<br>ms/step", f"{backend}<br>lists/s",
                     f"{backend}<br>compile s", f"{backend}<br>ms/step 95% CI", f"{backend}<br>Keras / native"]
-    keras_runs = {b: [r for r in by_backend[b] if r.get("impl", "keras") == "keras"] for b in backends}
+    keras_runs = {b: [r for r in by_backend[b] if _is_keras(r)] for b in backends}
     native_runs = {b: [r for r in by_backend[b] if r.get("impl") == "native"] for b in backends}
     marks = {b: significance_marks(keras_runs[b]) for b in backends}
     losses = [loss for loss in losses if any(r["loss"] == loss for b in backends for r in keras_runs[b])]
@@ -163,7 +168,7 @@ METRIC_FAMILIES = ("ndcg", "dcg", "mrr", "map", "precision", "recall")
 
 
 def _ok_keras(runs: list[dict]) -> list[dict]:
-    return [r for r in runs if r["status"] == "ok" and r.get("impl", "keras") == "keras"]
+    return [r for r in runs if r["status"] == "ok" and _is_keras(r)]
 
 
 def _per_list(runs: list[dict], loss: str) -> dict[int, list]:
